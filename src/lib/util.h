@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef FERRY_UTIL_H
+#define FERRY_UTIL_H
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "error.h"
+
+/* Cleanup attributes: every owned resource gets one (CONVENTIONS.md 3). */
+static inline void
+ferry_freep(void *p)
+{
+	free(*(void **) p);
+}
+static inline void
+ferry_closep(int *fd)
+{
+	/* Never retry close() on EINTR: the fd is gone either way on Linux. */
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+static inline void
+ferry_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+static inline void
+ferry_closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+void ferry_strvfreep(char ***v);
+
+#define _cleanup_free_ __attribute__((cleanup(ferry_freep)))
+#define _cleanup_close_ __attribute__((cleanup(ferry_closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(ferry_fclosep)))
+#define _cleanup_closedir_ __attribute__((cleanup(ferry_closedirp)))
+#define _cleanup_strv_ __attribute__((cleanup(ferry_strvfreep)))
+
+/* Hand ownership on: returns the value and clears the variable.  The
+ * typeof keeps the pointer's type, so a wrong destination does not compile. */
+#define steal_pointer(pp) \
+	({ \
+		__typeof__(*(pp)) _p = *(pp); \
+		*(pp) = NULL; \
+		_p; \
+	})
+#define steal_fd(fdp) \
+	({ \
+		int _fd = *(fdp); \
+		*(fdp) = -1; \
+		_fd; \
+	})
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc0(size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ferry_strv_free(char **v);
+size_t ferry_strv_len(char *const *v);
+/* Appends a copy of s to the NULL-terminated vector *v. */
+void ferry_strv_append(char ***v, const char *s);
+
+/* Reads a whole file (at most max bytes; larger is an error naming the file). */
+int ferry_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len, ferry_error_t *err);
+int ferry_read_file(const char *path, size_t max, char **out, size_t *len, ferry_error_t *err);
+/* Writes data to dir/name through a temporary file and rename(): readers
+ * see the old or the new content, never a torn one. */
+int ferry_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			       ferry_error_t *err);
+/* Writes a short string to an existing file (cgroup, /proc knobs). */
+int ferry_write_file_at(int dirfd, const char *path, const char *data, ferry_error_t *err);
+int ferry_write_file(const char *path, const char *data, ferry_error_t *err);
+int ferry_mkdir_p(const char *path, mode_t mode, ferry_error_t *err);
+/* Removes a directory tree without following symlinks; missing is fine. */
+int ferry_rm_rf_at(int dirfd, const char *name, ferry_error_t *err);
+
+int ferry_write_all(int fd, const void *buf, size_t len);
+ssize_t ferry_read_all(int fd, void *buf, size_t len);
+
+/* Parses an unsigned/signed decimal with full-string and range checks. */
+int ferry_parse_u64(const char *s, uint64_t *out);
+int ferry_parse_i64(const char *s, int64_t *out);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t ferry_now_ns(void);
+
+/* Field 22 of /proc/PID/stat: start time in clock ticks; 0 when gone. */
+uint64_t ferry_proc_start_time(pid_t pid);
+
+/* Closes every fd >= from except those in keep[] (close_range where possible). */
+int ferry_close_fds_from(int from, const int *keep, size_t nkeep);
+
+/* A container id: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes (runc's rule). */
+bool ferry_id_valid(const char *id);
+
+#endif
