@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The command line: each verb parses its options and calls the library. */
+#ifndef FERRY_CLI_H
+#define FERRY_CLI_H
+
+#include <getopt.h>
+
+#include "context.h"
+#include "error.h"
+
+struct ferry_verb {
+	const char *name;
+	int (*fn)(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err);
+	const char *summary;
+};
+
+/* Every verb's options are parsed with this so that "--help" exits 0 with
+ * the usage text (Podman probes "checkpoint --help") and errors name the
+ * verb and the option. Returns the getopt result; on a usage error it sets
+ * *err and returns -2. */
+int ferry_cli_getopt(int argc, char **argv, const char *verb, const char *shortopts, const struct option *longopts,
+		     const char *usage, ferry_error_t *err);
+/* Checks that exactly nmin..nmax positional arguments remain. */
+int ferry_cli_need_args(int argc, char **argv, int nmin, int nmax, const char *verb, const char *usage,
+			ferry_error_t *err);
+
+#define FERRY_CLI_HELP_EXIT (-100) /* returned by verbs after printing --help */
+
+#define DECLARE_VERB(name) int ferry_cmd_##name(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
+
+DECLARE_VERB(spec);
+DECLARE_VERB(create);
+DECLARE_VERB(start);
+DECLARE_VERB(run);
+DECLARE_VERB(state);
+DECLARE_VERB(list);
+DECLARE_VERB(kill);
+DECLARE_VERB(delete);
+DECLARE_VERB(exec);
+DECLARE_VERB(ps);
+DECLARE_VERB(pause);
+DECLARE_VERB(resume);
+DECLARE_VERB(features);
+DECLARE_VERB(check);
+
+#endif
