@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# What the container sees: mounts, identity, limits, hooks, stdio.
+
+load helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+@test "the seed article's httpd container answers curl with the host's name" {
+	mkdir -p "$BUNDLE/www"
+	echo "host-$ID" >"$BUNDLE/www/index.html"
+	port=$((20000 + RANDOM % 20000))
+	ARGS="[\"/usr/sbin/httpd\",\"-f\",\"-p\",\"127.0.0.1:$port\",\"-h\",\"/var/www/html\"]" make_bundle "
+		.linux.namespaces |= map(select(.type != \"network\")) |
+		.root.readonly = true |
+		.mounts += [
+		  {\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\",\"nodev\"]},
+		  {\"destination\": \"/run\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\",\"nodev\"]},
+		  {\"destination\": \"/var/log/httpd\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\",\"nodev\"]},
+		  {\"destination\": \"/run/httpd\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\",\"nodev\"]},
+		  {\"destination\": \"/var/www/html\", \"type\": \"bind\", \"source\": \"$BUNDLE/www\", \"options\": [\"rbind\",\"rw\"]}
+		]"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null
+	run wait_for curl -sf "http://127.0.0.1:$port/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "host-$ID" ]
+	# read-only rootfs, writable tmpfs
+	run ferry exec "$ID" touch /etc/x
+	[ "$status" -ne 0 ]
+	ferry exec "$ID" touch /tmp/x /var/log/httpd/x /run/httpd/x
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "detached run does not hold the caller's stdout pipe open" {
+	make_bundle
+	# If the container kept our pipe, this command substitution would hang.
+	out=$(timeout 10 "$FERRY" --root "$FERRY_ROOT" run -d -b "$BUNDLE" "$ID"; echo rc=$?)
+	[[ "$out" == *rc=0* ]]
+	pid=$(ferry state "$ID" | jq -r .pid)
+	[ "$(readlink /proc/$pid/fd/1)" = /dev/null ]
+	ferry delete -f "$ID"
+}
+
+@test "hostname, env, cwd, uid/gid and additional gids are applied" {
+	ARGS='["sh","-c","hostname; echo $FOO; pwd; id -u; id -g; id -G"]' make_bundle '
+		.hostname = "box1" | .process.env += ["FOO=bar"] | .process.cwd = "/tmp" |
+		.process.user = {"uid": 65534, "gid": 65534, "additionalGids": [10, 20]}'
+	run ferry run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = box1 ]
+	[ "${lines[1]}" = bar ]
+	[ "${lines[2]}" = /tmp ]
+	[ "${lines[3]}" = 65534 ]
+	[ "${lines[4]}" = 65534 ]
+	[[ "${lines[5]}" == *10*20* ]]
+}
+
+@test "capabilities are limited to the configured sets" {
+	ARGS='["sh","-c","grep -E \"^Cap(Eff|Bnd)\" /proc/self/status"]' make_bundle '
+		.process.capabilities = {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}'
+	run ferry run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"CapEff:	0000000000000020"* ]]
+	[[ "$output" == *"CapBnd:	0000000000000020"* ]]
+}
+
+@test "rlimits and noNewPrivileges are applied" {
+	ARGS='["sh","-c","ulimit -n; grep NoNewPrivs /proc/self/status"]' make_bundle '
+		.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 512}] | .process.noNewPrivileges = true'
+	run ferry run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 512 ]
+	[[ "${lines[1]}" == *1 ]]
+}
+
+@test "masked and read-only paths" {
+	ARGS='["sh","-c","cat /proc/kcore | wc -c; echo 1 > /proc/sys/kernel/ns_last_pid && echo writable || echo readonly"]' make_bundle
+	run ferry run -b "$BUNDLE" "$ID"
+	[ "${lines[0]}" = 0 ]
+	[[ "$output" == *readonly* ]]
+}
+
+@test "default devices exist and /dev/null works" {
+	ARGS='["sh","-c","ls -l /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty && echo x > /dev/null && echo ok"]' make_bundle
+	run ferry run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *ok* ]]
+}
+
+@test "no file descriptor of ferry leaks into the container" {
+	ARGS='["sh","-c","ls /proc/self/fd | wc -l"]' make_bundle
+	# fds 0,1,2 and the one ls opens for the directory
+	exec 7</dev/null
+	run ferry run -b "$BUNDLE" "$ID"
+	exec 7<&-
+	[ "$status" -eq 0 ]
+	[ "$output" -le 4 ]
+}
+
+@test "sysctl is applied in the container's namespaces" {
+	ARGS='["cat","/proc/sys/net/ipv4/ip_forward"]' make_bundle '.linux.sysctl = {"net.ipv4.ip_forward": "1"}'
+	run ferry run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = 1 ]
+	[ "$(cat /proc/sys/net/ipv4/ip_forward)" != 1 ] || skip "host already forwards"
+}
+
+@test "memory and pids limits land in the container's cgroup" {
+	make_bundle '.linux.resources = {"memory": {"limit": 67108864}, "pids": {"limit": 32}}'
+	ferry run -d -b "$BUNDLE" "$ID"
+	if [ -d /sys/fs/cgroup/memory ]; then
+		[ "$(cat /sys/fs/cgroup/memory/ferry/$ID/memory.limit_in_bytes)" = 67108864 ]
+		[ "$(cat /sys/fs/cgroup/pids/ferry/$ID/pids.max)" = 32 ]
+	else
+		[ "$(cat /sys/fs/cgroup/ferry/$ID/memory.max)" = 67108864 ]
+		[ "$(cat /sys/fs/cgroup/ferry/$ID/pids.max)" = 32 ]
+	fi
+	pid=$(ferry state "$ID" | jq -r .pid)
+	grep -q "ferry/$ID" /proc/$pid/cgroup
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "hooks run in order with the state on stdin" {
+	log="$BUNDLE/hooks.log"
+	cat >"$BUNDLE/hook.sh" <<-EOS
+	#!/bin/sh
+	state=\$(cat)
+	echo "\$1 \$(echo "\$state" | jq -r .status) \$(echo "\$state" | jq -r .id)" >> $log
+	EOS
+	chmod +x "$BUNDLE/hook.sh"
+	h() { echo "{\"path\": \"$BUNDLE/hook.sh\", \"args\": [\"hook.sh\", \"$1\"]}"; }
+	make_bundle ".hooks = {
+		\"prestart\": [$(h prestart)], \"createRuntime\": [$(h createRuntime)],
+		\"poststart\": [$(h poststart)], \"poststop\": [$(h poststop)]}"
+	ferry create -b "$BUNDLE" "$ID"
+	ferry start "$ID"
+	ferry delete -f "$ID"
+	run cat "$log"
+	[ "${lines[0]}" = "prestart creating $ID" ]
+	[ "${lines[1]}" = "createRuntime creating $ID" ]
+	[ "${lines[2]}" = "poststart running $ID" ]
+	[ "${lines[3]}" = "poststop stopped $ID" ]
+	assert_no_leftovers "$ID"
+}
+
+@test "exec: env, cwd, user, process.json and exit codes" {
+	make_bundle
+	ferry run -d -b "$BUNDLE" "$ID"
+	run ferry exec -e A=1 --cwd /tmp -u 65534:65534 "$ID" sh -c 'echo $A $(pwd) $(id -u):$(id -g)'
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 /tmp 65534:65534" ]
+	run ferry exec "$ID" sh -c 'exit 5'
+	[ "$status" -eq 5 ]
+	cat >"$BUNDLE/p.json" <<-'EOS'
+	{"args": ["sh", "-c", "echo from-json $B"], "env": ["B=2", "PATH=/bin:/usr/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0}}
+	EOS
+	run ferry exec -p "$BUNDLE/p.json" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "from-json 2" ]
+	ferry exec -d --pid-file "$BUNDLE/exec.pid" "$ID" sleep 1001
+	wait_for test -s "$BUNDLE/exec.pid"
+	kill -0 "$(cat "$BUNDLE/exec.pid")"
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "create --pid-file writes the init's pid" {
+	make_bundle
+	ferry create --pid-file "$BUNDLE/pid" -b "$BUNDLE" "$ID"
+	[ "$(cat "$BUNDLE/pid")" = "$(ferry state "$ID" | jq -r .pid)" ]
+	ferry delete "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "features reports what ferry supports" {
+	run ferry features
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.linux.namespaces | index("pid") != null'
+	echo "$output" | jq -e '.hooks | index("createRuntime") != null'
+	echo "$output" | jq -e '.linux.seccomp.enabled == true'
+}
+
+@test "spec writes a config that ferry runs, and will not overwrite one" {
+	(cd "$BUNDLE" && ferry spec)
+	jq -e '.ociVersion and .process.args and .linux.namespaces' "$BUNDLE/config.json"
+	run sh -c "cd '$BUNDLE' && '$FERRY' spec"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"already exists"* ]]
+}
+
+@test "--log-format json writes runc-style log lines" {
+	run "$FERRY" --root "$FERRY_ROOT" --log "$BUNDLE/log.json" --log-format json start nosuch
+	[ "$status" -ne 0 ]
+	jq -e '.level == "error" and (.msg | contains("nosuch")) and .time' "$BUNDLE/log.json"
+}
