@@ -195,3 +195,15 @@ teardown() { common_teardown; }
 	[ "$status" -ne 0 ]
 	jq -e '.level == "error" and (.msg | contains("nosuch")) and .time' "$BUNDLE/log.json"
 }
+
+@test "terminal: the pty master goes to --console-socket" {
+	ARGS='["sh","-c","tty; echo hello-tty; sleep 1000"]' make_bundle '.process.terminal = true'
+	recv=$BATS_TEST_DIRNAME/../../build/tests/helpers/recvtty
+	"$recv" "$BUNDLE/tty.sock" >"$BUNDLE/tty.out" 3>&- &
+	wait_for grep -q listening "$BUNDLE/tty.out"
+	ferry run -d --console-socket "$BUNDLE/tty.sock" -b "$BUNDLE" "$ID"
+	wait_for grep -q hello-tty "$BUNDLE/tty.out"
+	grep -q "^/dev/pts/" "$BUNDLE/tty.out"
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
