@@ -284,6 +284,10 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 		/* createContainer: in the container's namespaces, before pivot_root. */
 		if (ferry_hooks_run(spec, FERRY_HOOK_CREATE_CONTAINER, hook_state, &err) < 0)
 			goto fail;
+		/* The LSM label takes effect at execve; write it while the
+		 * host's /sys (selinuxfs) is still visible. */
+		if (ferry_process_apply_lsm(p, &err) < 0)
+			goto fail;
 		if (ferry_rootfs_finalize(&ro, &err) < 0)
 			goto fail;
 		if (apply_sysctl(&spec->linux_, &err) < 0)
@@ -305,7 +309,7 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 		ferry_error_sys(&err, "chdir to cwd \"%s\" set in config.json", p->cwd);
 		goto fail;
 	}
-	if (ferry_process_apply_lsm(p, &err) < 0)
+	if (cfg->is_exec && ferry_process_apply_lsm(p, &err) < 0)
 		goto fail;
 
 	/* Nothing of ferry's may leak into the container: close every fd but
