@@ -273,6 +273,10 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 			ferry_error_sys(&err, "set domainname \"%s\"", spec->domainname);
 			goto fail;
 		}
+		/* Through the host's /proc/sys, which follows our own (new)
+		 * namespaces; the container's /proc/sys ends up read-only. */
+		if (apply_sysctl(&spec->linux_, &err) < 0)
+			goto fail;
 		if (ferry_rootfs_prepare(&ro, &err) < 0)
 			goto fail;
 		/* prestart and createRuntime hooks run in the parent (the
@@ -289,8 +293,6 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 		if (ferry_process_apply_lsm(p, &err) < 0)
 			goto fail;
 		if (ferry_rootfs_finalize(&ro, &err) < 0)
-			goto fail;
-		if (apply_sysctl(&spec->linux_, &err) < 0)
 			goto fail;
 	}
 
