@@ -36,6 +36,11 @@ struct ferry_mount {
 	bool recursive;
 	bool tmpcopyup;
 	bool idmap;
+	bool idmap_recursive;  /* "ridmap" (idmap is set too) */
+	uint64_t rec_attr_set; /* MOUNT_ATTR_* from "rro", "rnosuid", ... (mount_setattr AT_RECURSIVE) */
+	uint64_t rec_attr_clr; /* MOUNT_ATTR_* from "rrw", "rsuid", ...; includes MOUNT_ATTR__ATIME for atime changes */
+	struct ferry_idmap *uid_mappings, *gid_mappings; /* mounts[].uidMappings/gidMappings (idmapped mounts) */
+	size_t n_uid_mappings, n_gid_mappings;
 };
 
 struct ferry_hook {
@@ -93,7 +98,8 @@ struct ferry_process {
 	int sched_policy;
 	int sched_nice;
 	int sched_priority;
-	uint64_t sched_flags;
+	uint64_t sched_flags; /* SCHED_FLAG_* */
+	uint64_t sched_runtime, sched_deadline, sched_period; /* SCHED_DEADLINE, nanoseconds */
 };
 
 struct ferry_namespace {
@@ -151,6 +157,8 @@ struct ferry_resources {
 	bool has_cpu_shares, has_cpu_quota, has_cpu_period, has_cpu_rt_runtime, has_cpu_rt_period, has_cpu_idle;
 	uint64_t cpu_shares, cpu_period, cpu_rt_period;
 	int64_t cpu_quota, cpu_rt_runtime, cpu_idle;
+	bool has_cpu_burst;
+	uint64_t cpu_burst;
 	char *cpu_cpus, *cpu_mems;
 	/* pids */
 	bool has_pids_limit;
@@ -196,6 +204,7 @@ struct ferry_seccomp {
 	char **architectures;
 	char **flags;
 	char *listener_path;
+	char *listener_metadata;
 	struct ferry_seccomp_rule *rules;
 	size_t n_rules;
 };
@@ -217,7 +226,8 @@ struct ferry_linux {
 	struct ferry_device *devices;
 	size_t n_devices;
 	bool has_personality;
-	char *personality_domain;
+	char *personality_domain; /* "LINUX" or "LINUX32" */
+	char **personality_flags;
 	int64_t time_offset_monotonic_secs, time_offset_boottime_secs;
 	uint32_t time_offset_monotonic_nsecs, time_offset_boottime_nsecs;
 };
@@ -258,15 +268,24 @@ int ferry_spec_parse_mount_options(struct ferry_mount *m, ferry_error_t *err);
 
 /* Namespaces */
 const char *ferry_ns_name(int type); /* "pid", "network", ... (OCI names) */
+int ferry_ns_from_name(const char *name); /* CLONE_NEW*; -1 if unknown */
 bool ferry_spec_has_ns(const ferry_spec_t *spec, int type);
 const struct ferry_namespace *ferry_spec_get_ns(const ferry_spec_t *spec, int type);
 
-/* Capabilities by name ("CAP_SYS_ADMIN"); -1 if unknown. */
+/* Capabilities by name ("CAP_SYS_ADMIN"; case-insensitive, "CAP_" optional,
+ * for command lines); -1 if unknown.  ferry knows 0..CAP_CHECKPOINT_RESTORE
+ * (40); ferry_cap_last() is the running kernel's last, which may be higher. */
 int ferry_cap_from_name(const char *name);
 const char *ferry_cap_name(int cap);
 int ferry_cap_last(void);
 
-/* Signals by name ("KILL", "SIGKILL", "9"); -1 if unknown. */
+/* Resource limits by name ("RLIMIT_NOFILE"; case-insensitive, "RLIMIT_"
+ * optional); -1 if unknown. */
+int ferry_rlimit_from_name(const char *name);
+const char *ferry_rlimit_name(int resource);
+
+/* Signals by name ("KILL", "SIGKILL", "9", "SIGRTMIN+3"; case-insensitive);
+ * -1 if unknown or outside 1..SIGRTMAX. */
 int ferry_signal_parse(const char *s);
 
 /* The default config `ferry spec` writes (runc's, for the given args). */
