@@ -192,8 +192,14 @@ sp_load(struct spec_parser *p, const char *json, size_t len)
 	else
 		root = json_loadb(json, len, 0, &je);
 	if (root == NULL) {
+		const char *text = je.text;
+
+		/* {123456789012345678901: 1} became a string key with a NUL
+		 * in it; say what was wrong with the user's text instead. */
+		if (rw.buf && strstr(text, "NUL byte in object key"))
+			text = "an object key must be a string";
 		ferry_error_set(p->err, 0, "%s: line %d column %d: invalid JSON: %s", p->name, je.line,
-				column_in_original(&rw, &je), je.text);
+				column_in_original(&rw, &je), text);
 		rewrite_free(&rw);
 		return NULL;
 	}

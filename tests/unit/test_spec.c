@@ -482,6 +482,8 @@ test_json_errors(void)
 	m2 = parse_error("{'a': 1.844674407370955161, 'b': x}");
 	ok(m && m2 && strstr(m, "column 34") && strstr(m2, "column 34"),
 	   "big integer: error column counts the original text (%s)", m ? m : "(null)");
+	is_err("{18446744073709551616: 1}",
+	       "config.json: line 1 column 21: invalid JSON: an object key must be a string");
 	is_err("{'a': 18446744073709551616, 'b': '\\u0000'}",
 	       "config.json: line 1 column 35: invalid JSON: \\u0000 is not allowed in a string");
 	{
