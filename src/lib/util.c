@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#define _GNU_SOURCE
 #include "util.h"
 
 #include <errno.h>
@@ -250,17 +249,17 @@ ferry_mkdir_p(const char *path, mode_t mode, ferry_error_t *err)
 }
 
 int
-ferry_rm_rf_at(int dirfd, const char *name, ferry_error_t *err)
+ferry_rm_rf_at(int parent_fd, const char *name, ferry_error_t *err)
 {
 	_cleanup_close_ int fd = -1;
 	DIR *d;
 	struct dirent *de;
 
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+	if (unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return ferry_error_sys(err, "unlink %s", name);
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : ferry_error_sys(err, "open %s", name);
 	d = fdopendir(fd);
@@ -276,7 +275,7 @@ ferry_rm_rf_at(int dirfd, const char *name, ferry_error_t *err)
 		}
 	}
 	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+	if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return ferry_error_sys(err, "rmdir %s", name);
 	return 0;
 }

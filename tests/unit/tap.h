@@ -24,9 +24,9 @@ static int tap_n, tap_failed;
 #define is_str(a, b, ...) \
 	do { \
 		const char *_a = (a), *_b = (b); \
-		int _c = (_a && _b) ? strcmp(_a, _b) == 0 : _a == _b; \
-		ok(_c, __VA_ARGS__); \
-		if (!_c) \
+		int _eq = (_a && _b) ? strcmp(_a, _b) == 0 : _a == _b; \
+		ok(_eq, __VA_ARGS__); \
+		if (!_eq) \
 			printf("#   got '%s', expected '%s'\n", _a ? _a : "(null)", _b ? _b : "(null)"); \
 	} while (0)
 
