@@ -720,6 +720,40 @@ cg_find_controller(const struct ferry_cgroup *cg, const char *v1name, const char
 	return NULL;
 }
 
+/* The pid's cgroup in hierarchy h, from /proc/<pid>/cgroup text. */
+char *
+cg_proc_cgroup_of(const char *text, const struct cg_hier *h)
+{
+	_cleanup_free_ char *copy = xstrdup(text);
+
+	for (char *line = copy, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		char *c1, *c2;
+
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		c1 = strchr(line, ':');
+		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 == NULL)
+			continue;
+		*c2 = '\0';
+		if (h->v2) {
+			if (strcmp(line, "0") == 0 && c1[1] == '\0')
+				return xstrdup(c2 + 1);
+		} else {
+			_cleanup_strv_ char **names = cg_split(c1 + 1, ",");
+			size_t n = ferry_strv_len(names);
+			bool same = n == ferry_strv_len(h->controllers) && n > 0;
+
+			for (char **c = names; same && *c; c++)
+				same = cg_hier_has(h, *c);
+			if (same)
+				return xstrdup(c2 + 1);
+		}
+	}
+	return NULL;
+}
+
 char *
 ferry_cgroup_dir(const ferry_cgroup_t *cg, const char *controller)
 {
@@ -751,13 +785,70 @@ join(char **v, const char *sep)
 	return s;
 }
 
+/* Bind-mounts the cgroup a process is in (no cgroup namespace: a new
+ * mount would show the host's whole hierarchy), as runc does. */
 static int
-mount_v1(const struct ferry_cgroup *layout, const char *target, unsigned long flags, ferry_error_t *err)
+mount_bind_own(const struct cg_hier *h, const char *own, const char *dst, unsigned long mflags,
+	       ferry_error_t *err)
 {
-	/* Only these flags make sense per mount; MS_REC, propagation and
-	 * the like would be rejected or mean something else here. */
-	unsigned long mflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME | MS_NOATIME |
-					MS_STRICTATIME | MS_NODIRATIME);
+	size_t rootlen = strlen(h->mount_root);
+	const char *rel = own;
+	_cleanup_free_ char *src = NULL;
+
+	/* /proc/self/cgroup paths start at the hierarchy root; the host
+	 * mount may show a subtree of it. */
+	if (strcmp(h->mount_root, "/") != 0) {
+		if (strncmp(own, h->mount_root, rootlen) != 0 || (own[rootlen] != '/' && own[rootlen] != '\0'))
+			return ferry_error_set(err, EINVAL, "cgroup %s is outside the %s mount (%s)", own, h->mountpoint,
+					       h->mount_root);
+		rel = own + rootlen;
+	}
+	src = xasprintf("%s%s", h->mountpoint, rel);
+	if (mount(src, dst, "none", MS_BIND, NULL) < 0)
+		return ferry_error_sys(err, "bind %s on %s", src, dst);
+	/* Source and type are ignored on a remount; they are given anyway
+	 * because some checkers (valgrind) read them as strings. */
+	if (mflags && mount("none", dst, "none", MS_REMOUNT | MS_BIND | mflags, NULL) < 0)
+		return ferry_error_sys(err, "remount %s", dst);
+	return 0;
+}
+
+/* Mounts hierarchy h on dst: a new mount when the process is at the root
+ * of its cgroup namespace (the container's cgroup then is the root of
+ * what is mounted), else a bind mount of the process's own cgroup. */
+static int
+mount_hier(const struct cg_hier *h, const char *self, const char *dst, unsigned long mflags, ferry_error_t *err)
+{
+	_cleanup_free_ char *own = self ? cg_proc_cgroup_of(self, h) : NULL;
+	_cleanup_free_ char *opts = NULL;
+	size_t n_real = 0;
+
+	if (own && strcmp(own, "/") != 0)
+		return mount_bind_own(h, own, dst, mflags, err);
+	if (h->v2) {
+		if (mount("cgroup2", dst, "cgroup2", mflags, NULL) < 0)
+			return ferry_error_sys(err, "mount cgroup2 on %s", dst);
+		return 0;
+	}
+	for (char **c = h->controllers; *c; c++)
+		if (strncmp(*c, "name=", 5) != 0)
+			n_real++;
+	opts = join(h->controllers, ",");
+	if (n_real == 0) {
+		char *t = xasprintf("none,%s", opts);
+
+		free(opts);
+		opts = t;
+	}
+	if (mount("cgroup", dst, "cgroup", mflags, opts) < 0)
+		return ferry_error_sys(err, "mount cgroup (%s) on %s", opts, dst);
+	return 0;
+}
+
+static int
+mount_v1(const struct ferry_cgroup *layout, const char *self, const char *target, unsigned long mflags,
+	 ferry_error_t *err)
+{
 	_cleanup_close_ int tfd = -1;
 
 	if (mount("tmpfs", target, "tmpfs", (mflags & ~MS_RDONLY), "mode=755") < 0)
@@ -768,43 +859,30 @@ mount_v1(const struct ferry_cgroup *layout, const char *target, unsigned long fl
 	for (size_t i = 0; i < layout->n_h; i++) {
 		const struct cg_hier *h = &layout->h[i];
 		_cleanup_free_ char *dst = xasprintf("%s/%s", target, h->name);
-		_cleanup_free_ char *opts = NULL;
 		size_t n_real = 0;
 
 		if (mkdirat(tfd, h->name, 0755) < 0 && errno != EEXIST)
 			return ferry_error_sys(err, "mkdir %s", dst);
-		if (h->v2) {
-			if (mount("cgroup2", dst, "cgroup2", mflags, NULL) < 0)
-				return ferry_error_sys(err, "mount cgroup2 on %s", dst);
+		if (mount_hier(h, self, dst, mflags, err) < 0)
+			return -1;
+		if (h->v2)
 			continue;
-		}
+		/* Co-mounted controllers are also reachable by each name
+		 * (cpu -> cpu,cpuacct), as systemd arranges on the host. */
 		for (char **c = h->controllers; *c; c++)
 			if (strncmp(*c, "name=", 5) != 0)
 				n_real++;
-		opts = join(h->controllers, ",");
-		if (n_real == 0) {
-			char *t = xasprintf("none,%s", opts);
-
-			free(opts);
-			opts = t;
-		}
-		if (mount("cgroup", dst, "cgroup", mflags, opts) < 0)
-			return ferry_error_sys(err, "mount cgroup (%s) on %s", opts, dst);
-		/* Co-mounted controllers are also reachable by each name
-		 * (cpu -> cpu,cpuacct), as systemd arranges on the host. */
-		if (n_real > 1) {
-			for (char **c = h->controllers; *c; c++) {
-				if (strncmp(*c, "name=", 5) == 0 || strcmp(*c, h->name) == 0)
-					continue;
-				if (symlinkat(h->name, tfd, *c) < 0 && errno != EEXIST)
-					return ferry_error_sys(err, "symlink %s/%s", target, *c);
-			}
+		if (n_real < 2)
+			continue;
+		for (char **c = h->controllers; *c; c++) {
+			if (strncmp(*c, "name=", 5) == 0 || strcmp(*c, h->name) == 0)
+				continue;
+			if (symlinkat(h->name, tfd, *c) < 0 && errno != EEXIST)
+				return ferry_error_sys(err, "symlink %s/%s", target, *c);
 		}
 	}
-	/* Source and type are ignored on a remount; they are given anyway
-	 * because some checkers (valgrind) read them as strings. */
-	if ((flags & MS_RDONLY) &&
-	    mount("tmpfs", target, "tmpfs", MS_REMOUNT | MS_BIND | MS_RDONLY | (mflags & ~MS_RDONLY), NULL) < 0)
+	if ((mflags & MS_RDONLY) &&
+	    mount("tmpfs", target, "tmpfs", MS_REMOUNT | MS_BIND | mflags, NULL) < 0)
 		return ferry_error_sys(err, "remount %s read-only", target);
 	return 0;
 }
@@ -812,23 +890,27 @@ mount_v1(const struct ferry_cgroup *layout, const char *target, unsigned long fl
 int
 ferry_cgroup_mount(const char *target, unsigned long flags, ferry_error_t *err)
 {
+	/* Only these flags make sense per mount; MS_REC, propagation and
+	 * the like would be rejected or mean something else here. */
+	unsigned long mflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME | MS_NOATIME |
+					MS_STRICTATIME | MS_NODIRATIME);
 	struct ferry_cgroup layout = { .unified = -1 };
+	_cleanup_free_ char *self = NULL;
+	ferry_error_t e = FERRY_ERROR_INIT;
 	int r;
 
 	if (layout_load(ferry_cgroup_root(), &layout, err) < 0) {
 		layout_clear(&layout);
 		return ferry_error_prefix(err, "mount cgroups on %s", target);
 	}
-	if (layout.layout == FERRY_CGROUP_V2) {
-		unsigned long mflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME |
-						MS_NOATIME | MS_STRICTATIME | MS_NODIRATIME);
-
-		r = mount("cgroup2", target, "cgroup2", mflags, NULL);
-		if (r < 0)
-			ferry_error_sys(err, "mount cgroup2 on %s", target);
-	} else {
-		r = mount_v1(&layout, target, flags, err);
+	if (ferry_read_file("/proc/self/cgroup", SMALL_FILE_MAX, &self, NULL, &e) < 0) {
+		pr_debug("mount cgroups: %s", e.msg);
+		ferry_error_clear(&e);
 	}
+	if (layout.layout == FERRY_CGROUP_V2)
+		r = mount_hier(&layout.h[0], self, target, mflags, err);
+	else
+		r = mount_v1(&layout, self, target, mflags, err);
 	layout_clear(&layout);
 	if (r < 0)
 		return ferry_error_prefix(err, "mount cgroups");

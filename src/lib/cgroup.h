@@ -88,7 +88,11 @@ void ferry_cgroup_freep(ferry_cgroup_t **cg);
 /* Inside the container's mount namespace, after unsharing the cgroup ns:
  * mounts the cgroup hierarchies under target (e.g. <rootfs>/sys/fs/cgroup)
  * as the layout needs: cgroup2 for v2; a tmpfs with one cgroup mount per v1
- * controller (plus "unified" for hybrid) otherwise, with symlinks for
+ * controller (plus "unified" for hybrid) otherwise.  Without a cgroup ns
+ * (the caller's cgroup is not "/" in /proc/self/cgroup) each hierarchy is
+ * a bind mount of the caller's own cgroup instead, as runc does, so the
+ * container never sees the host's tree.  Co-mounted v1 controllers get
+ * symlinks for
  * co-mounted controllers (cpu -> cpu,cpuacct).  flags: MS_RDONLY, MS_NOSUID,
  * MS_NODEV, MS_NOEXEC and the atime flags; with MS_RDONLY the tmpfs is
  * made read-only last.  target is opened again after the tmpfs mount, so

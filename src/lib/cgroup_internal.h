@@ -75,6 +75,9 @@ const struct cg_hier *cg_unified(const struct ferry_cgroup *cg);
 const struct cg_hier *cg_find_controller(const struct ferry_cgroup *cg, const char *v1name, const char *v2name,
 					 bool *v2);
 
+/* The cgroup of hierarchy h in /proc/<pid>/cgroup text; NULL if absent. */
+char *cg_proc_cgroup_of(const char *text, const struct cg_hier *h);
+
 /* cgroup_tasks.c */
 int cg_enter(ferry_cgroup_t *cg, pid_t pid, ferry_error_t *err);
 int cg_freeze(ferry_cgroup_t *cg, bool on, ferry_error_t *err);

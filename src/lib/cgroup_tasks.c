@@ -17,40 +17,6 @@
 
 #define SMALL_FILE_MAX (1u << 20)
 
-/* The pid's cgroup in hierarchy h, from /proc/<pid>/cgroup text. */
-static char *
-proc_cgroup_of(const char *text, const struct cg_hier *h)
-{
-	_cleanup_free_ char *copy = xstrdup(text);
-
-	for (char *line = copy, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-		char *c1, *c2;
-
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		c1 = strchr(line, ':');
-		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (c2 == NULL)
-			continue;
-		*c2 = '\0';
-		if (h->v2) {
-			if (strcmp(line, "0") == 0 && c1[1] == '\0')
-				return xstrdup(c2 + 1);
-		} else {
-			_cleanup_strv_ char **names = cg_split(c1 + 1, ",");
-			size_t n = ferry_strv_len(names);
-			bool same = n == ferry_strv_len(h->controllers) && n > 0;
-
-			for (char **c = names; same && *c; c++)
-				same = cg_hier_has(h, *c);
-			if (same)
-				return xstrdup(c2 + 1);
-		}
-	}
-	return NULL;
-}
-
 int
 cg_enter(ferry_cgroup_t *cg, pid_t pid, ferry_error_t *err)
 {
@@ -81,7 +47,7 @@ undo:
 	 * new directories busy. */
 	while (before && i-- > 0) {
 		const struct cg_hier *h = &cg->h[i];
-		_cleanup_free_ char *old = proc_cgroup_of(before, h);
+		_cleanup_free_ char *old = cg_proc_cgroup_of(before, h);
 		_cleanup_free_ char *dir = NULL;
 		_cleanup_close_ int dfd = -1;
 

@@ -731,11 +731,12 @@ gone_everywhere(const char *name)
 	return gone;
 }
 
-/* In a child that is in the container's cgroup: a new cgroup and mount
- * namespace, the cgroup mounts, and what they show.  Exit code: the
- * number of the first failed check. */
+/* In a child that is in the container's cgroup: a new mount namespace
+ * (and cgroup namespace, or not), the cgroup mounts, and what they show:
+ * the container's cgroup as the root either way.  Exit code: the number
+ * of the first failed check. */
 static int
-mount_child(const char *target, int64_t limit)
+mount_child(const char *target, int64_t limit, bool cgroupns)
 {
 	ferry_error_t e = FERRY_ERROR_INIT;
 	enum ferry_cgroup_layout layout;
@@ -744,7 +745,7 @@ mount_child(const char *target, int64_t limit)
 
 	if (ferry_cgroup_detect_layout(ferry_cgroup_root(), &layout, &e) < 0)
 		return 2;
-	if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
+	if (unshare(CLONE_NEWNS | (cgroupns ? CLONE_NEWCGROUP : 0)) < 0)
 		return 3;
 	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		return 4;
@@ -1092,8 +1093,9 @@ test_real(void)
 	ok(wait_sig(a) == SIGTERM && wait_sig(b) == SIGTERM, "real: both children died of SIGTERM");
 	ok(ferry_cgroup_is_frozen(cg, &frozen, &e) == 0 && !frozen, "real: thawed again after the kill");
 
-	/* The cgroup mounts from inside a new cgroup namespace. */
-	{
+	/* The cgroup mounts, from inside a new cgroup namespace and without
+	 * one (bind mounts of the container's own cgroups). */
+	for (int ns = 1; ns >= 0; ns--) {
 		char tmpl[] = "/tmp/ferry-cgmnt-XXXXXX";
 		int sync[2];
 		pid_t c;
@@ -1108,7 +1110,7 @@ test_real(void)
 			close(sync[1]);
 			if (read(sync[0], &x, 1) != 1)
 				_exit(1);
-			_exit(mount_child(tmpl, 128 * MiB));
+			_exit(mount_child(tmpl, 128 * MiB, ns));
 		}
 		close(sync[0]);
 		ok(ferry_cgroup_enter(cg, c, &e) == 0, "real: enter the mount child");
@@ -1118,9 +1120,10 @@ test_real(void)
 		{
 			int code = wait_sig(c);
 
-			ok(code == 1000, "real: cgroup mounts in a cgroup namespace show the container's cgroup as "
-					 "root, read-only (child exit %d)",
-			   code - 1000);
+			ok(code == 1000,
+			   "real: cgroup mounts %s a cgroup namespace show the container's cgroup as root, read-only "
+			   "(child exit %d)",
+			   ns ? "in" : "without", code - 1000);
 		}
 		rmdir(tmpl);
 	}
