@@ -161,7 +161,8 @@ memory_stats(const ferry_cgroup_t *cg)
 	bool v2;
 
 	dfd = ctl_open(cg, "memory", &v2);
-	if (dfd < 0)
+	/* On cgroup2 the directory is there without the controller. */
+	if (dfd < 0 || (v2 && !cg_exists(dfd, "memory.current")))
 		return m;
 	if (v2) {
 		uint64_t cur = read_or_zero(dfd, "memory.current"), max = read_or_zero(dfd, "memory.max");
@@ -203,7 +204,7 @@ pids_stats(const ferry_cgroup_t *cg)
 	bool v2;
 
 	dfd = ctl_open(cg, "pids", &v2);
-	if (dfd < 0)
+	if (dfd < 0 || !cg_exists(dfd, "pids.current"))
 		return json_object();
 	limit = read_or_zero(dfd, "pids.max");
 	/* runc shows "max" as 0 (no limit). */

@@ -975,6 +975,91 @@ test_fork_bomb(void)
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
+/* The v2 code on a real cgroup2 hierarchy: on a hybrid host, pointing
+ * FERRY_CGROUP_ROOT at its cgroup2 mount makes ferry see a pure v2 host
+ * (with only the controllers that live there). */
+static void
+test_real_v2(const char *uroot)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	enum ferry_cgroup_layout layout = 0;
+	char path[64], dir[256], kmsg_ok[8];
+	struct ferry_hugepage_limit huge = { "2MB", 2 * MiB };
+	struct ferry_resources r = { .hugepage_limits = &huge, .n_hugepage_limits = 1 };
+	ferry_cgroup_t *cg = NULL;
+	bool frozen = false, has_huge;
+	pid_t a, b;
+
+	setenv("FERRY_CGROUP_ROOT", uroot, 1);
+	ok(ferry_cgroup_detect_layout(ferry_cgroup_root(), &layout, &e) == 0 && layout == FERRY_CGROUP_V2,
+	   "real v2: %s seen as a v2 host", uroot);
+	snprintf(path, sizeof(path), "/ferry-unittest-%d-v2", (int) getpid());
+	snprintf(dir, sizeof(dir), "%s%s", uroot, path);
+	has_huge = access("/sys/kernel/mm/hugepages/hugepages-2048kB", F_OK) == 0;
+	a = sleeper();
+	ok(ferry_cgroup_create(path, has_huge ? &r : NULL, a, &cg, &e) == 0, "real v2: create %s",
+	   e.msg ? e.msg : "");
+	if (cg == NULL) {
+		kill(a, SIGKILL);
+		waitpid(a, NULL, 0);
+		unsetenv("FERRY_CGROUP_ROOT");
+		return;
+	}
+	if (has_huge)
+		is_file("2097152", "%s/hugetlb.2MB.max", dir);
+	ok(procs_has(dir, a), "real v2: the child is in it");
+	/* The default device rules went in as a BPF program at create. */
+	{
+		int sync[2];
+		pid_t c;
+		int status = -1;
+
+		if (pipe2(sync, O_CLOEXEC) < 0)
+			abort();
+		fflush(stdout);
+		c = fork();
+		if (c == 0) {
+			static const char *const paths[] = { "/dev/null", "/dev/kmsg" };
+			static const int flags[] = { O_RDWR, O_RDONLY };
+			static const bool want[] = { true, false };
+
+			close(sync[1]);
+			_exit(device_child(sync[0], want, (const char *const *) paths, flags, 2));
+		}
+		close(sync[0]);
+		ok(ferry_cgroup_enter(cg, c, &e) == 0, "real v2: enter a device-checking child");
+		if (write(sync[1], "x", 1) != 1)
+			abort();
+		close(sync[1]);
+		waitpid(c, &status, 0);
+		snprintf(kmsg_ok, sizeof(kmsg_ok), "%d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		is_str(kmsg_ok, "0", "real v2: default device rules: /dev/null opens, /dev/kmsg is denied");
+	}
+	ok(ferry_cgroup_freeze(cg, true, &e) == 0, "real v2: freeze through cgroup.freeze %s", e.msg ? e.msg : "");
+	is_file("1", "%s/cgroup.freeze", dir);
+	ok(ferry_cgroup_is_frozen(cg, &frozen, &e) == 0 && frozen, "real v2: cgroup.events says frozen");
+	ok(ferry_cgroup_freeze(cg, false, &e) == 0 && ferry_cgroup_is_frozen(cg, &frozen, &e) == 0 && !frozen,
+	   "real v2: thawed");
+	b = sleeper();
+	ok(ferry_cgroup_enter(cg, b, &e) == 0, "real v2: enter a second child");
+	ok(ferry_cgroup_kill(cg, SIGTERM, &e) == 0 && wait_sig(a) == SIGTERM && wait_sig(b) == SIGTERM,
+	   "real v2: kill SIGTERM (freeze, signal, thaw) %s", e.msg ? e.msg : "");
+	a = sleeper();
+	ok(ferry_cgroup_enter(cg, a, &e) == 0 && ferry_cgroup_kill(cg, SIGKILL, &e) == 0 && wait_sig(a) == SIGKILL,
+	   "real v2: kill SIGKILL through cgroup.kill %s", e.msg ? e.msg : "");
+	{
+		char *text = NULL;
+
+		ok(ferry_cgroup_stats_json(cg, NULL, &text, &e) == 0 && strstr(text, "\"type\":\"stats\"") &&
+			   !strstr(text, "\"id\""),
+		   "real v2: stats without id: %s", text ? text : e.msg);
+		free(text);
+	}
+	ok(ferry_cgroup_destroy(cg, &e) == 0 && access(dir, F_OK) < 0, "real v2: destroyed %s", e.msg ? e.msg : "");
+	ferry_cgroup_free(cg);
+	unsetenv("FERRY_CGROUP_ROOT");
+}
+
 static void
 test_real(void)
 {
@@ -1200,6 +1285,10 @@ test_real(void)
 			skip("real: no cgroup2 hierarchy for the BPF device program");
 		else
 			test_bpf_devices(udir);
+		if (layout == FERRY_CGROUP_HYBRID)
+			test_real_v2(udir);
+		else
+			skip("real v2 on a hybrid host's cgroup2 hierarchy: not hybrid");
 	}
 }
 
