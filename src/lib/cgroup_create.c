@@ -132,7 +132,7 @@ static int
 fake_populate(int parent, int child, ferry_error_t *err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
-	int fd = dup(parent);
+	int fd = fcntl(parent, F_DUPFD_CLOEXEC, 3);
 	struct dirent *de;
 
 	if (fd < 0)

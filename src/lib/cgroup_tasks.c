@@ -151,7 +151,7 @@ collect_pids(int dfd, const char *shown, pid_t **pids, size_t *n, size_t *cap, f
 		if (ferry_parse_i64(line, &v) == 0 && v > 0 && v <= INT_MAX)
 			pids_add(pids, n, cap, (pid_t) v);
 	}
-	if ((fd = dup(dfd)) < 0)
+	if ((fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3)) < 0)
 		return ferry_error_sys(err, "dup");
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
