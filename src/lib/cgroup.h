@@ -26,17 +26,33 @@ enum ferry_cgroup_layout {
 typedef struct ferry_cgroup ferry_cgroup_t;
 
 /* Root of the cgroup mounts: "/sys/fs/cgroup" unless FERRY_CGROUP_ROOT is
- * set (unit tests point it at a fake tree). */
+ * set.  Layouts are detected from statfs and /proc/self/mountinfo; only
+ * under FERRY_CGROUP_ROOT, when nothing is mounted there, a tree of plain
+ * files stands in (unit tests): cgroup.controllers at its root makes it
+ * v2, else each directory is a v1 hierarchy named by its controllers
+ * ("memory", "cpu,cpuacct", "systemd"), plus "unified" for hybrid. */
 const char *ferry_cgroup_root(void);
 int ferry_cgroup_detect_layout(const char *root, enum ferry_cgroup_layout *out, ferry_error_t *err);
 const char *ferry_cgroup_layout_name(enum ferry_cgroup_layout layout);
 
 /* Resolves the path a container uses: cgroups_path from the spec (absolute
- * or relative; ".." refused) or "/ferry/<id>". Caller frees. */
+ * or relative; ".." refused) or "/ferry/<id>". Caller frees.  A relative
+ * path starts at the hierarchy root (not at ferry's own cgroup as in
+ * runc), so the path alone names the cgroup wherever it is opened again;
+ * systemd's "slice:prefix:name" becomes /slice/prefix-name.scope. */
 int ferry_cgroup_path_for(const char *cgroups_path, const char *id, char **out, ferry_error_t *err);
 
 /* Creates the cgroup in every hierarchy, applies res, and moves pid in
- * (pid 0: move nobody).  On failure nothing it created is left. */
+ * (pid 0: move nobody).  On failure nothing it created is left (parents
+ * that existed stay), and the error names the file and value:
+ *   cgroup /ferry/web1: memory.limit_in_bytes: write "1024": Invalid argument
+ * Numbers follow runc: 0 leaves a limit alone, -1 is unlimited, swap is
+ * memory+swap.  A controller is used where it is mounted (hugetlb on the
+ * cgroup2 hierarchy of a hybrid host).  Device rules are always installed
+ * at create: deny all, res->devices in order, then the standard devices
+ * (null, zero, full, random, urandom, tty, ptmx, pts, tun, mknod of any);
+ * v1 through devices.allow/deny, cgroup2 through a BPF device program.
+ * res may be NULL. */
 int ferry_cgroup_create(const char *path, const struct ferry_resources *res, pid_t pid, ferry_cgroup_t **out,
 			ferry_error_t *err);
 /* Opens an existing cgroup by path (from the state). */
@@ -47,6 +63,7 @@ enum ferry_cgroup_layout ferry_cgroup_get_layout(const ferry_cgroup_t *cg);
 char *ferry_cgroup_dir(const ferry_cgroup_t *cg, const char *controller);
 
 int ferry_cgroup_enter(ferry_cgroup_t *cg, pid_t pid, ferry_error_t *err);
+/* Applies res to an existing cgroup; device rules only if res has some. */
 int ferry_cgroup_update(ferry_cgroup_t *cg, const struct ferry_resources *res, ferry_error_t *err);
 
 /* Freeze or thaw, waiting until the kernel reports the new state. */
@@ -55,7 +72,10 @@ int ferry_cgroup_is_frozen(ferry_cgroup_t *cg, bool *frozen, ferry_error_t *err)
 
 /* Every pid in the cgroup (and its descendants). */
 int ferry_cgroup_pids(ferry_cgroup_t *cg, pid_t **pids, size_t *n, ferry_error_t *err);
-/* Signals every process in it (cgroup.kill for SIGKILL on v2). */
+/* Signals every process in it: cgroup.kill for SIGKILL where cgroup2 has
+ * it (v2, and hybrid: tasks are in the cgroup2 hierarchy too); otherwise
+ * freeze, signal each, thaw, so that nothing forks past the signal.  A
+ * paused cgroup stays paused, unless sig is SIGKILL. */
 int ferry_cgroup_kill(ferry_cgroup_t *cg, int sig, ferry_error_t *err);
 
 /* Removes the cgroup from every hierarchy (children first), waiting briefly
@@ -68,10 +88,20 @@ void ferry_cgroup_freep(ferry_cgroup_t **cg);
 /* Inside the container's mount namespace, after unsharing the cgroup ns:
  * mounts the cgroup hierarchies under target (e.g. <rootfs>/sys/fs/cgroup)
  * as the layout needs: cgroup2 for v2; a tmpfs with one cgroup mount per v1
- * controller (plus "unified" for hybrid) otherwise. */
+ * controller (plus "unified" for hybrid) otherwise.  Without a cgroup ns
+ * (the caller's cgroup is not "/" in /proc/self/cgroup) each hierarchy is
+ * a bind mount of the caller's own cgroup instead, as runc does, so the
+ * container never sees the host's tree.  Co-mounted v1 controllers get
+ * symlinks for
+ * co-mounted controllers (cpu -> cpu,cpuacct).  flags: MS_RDONLY, MS_NOSUID,
+ * MS_NODEV, MS_NOEXEC and the atime flags; with MS_RDONLY the tmpfs is
+ * made read-only last.  target is opened again after the tmpfs mount, so
+ * it must be a path (not /proc/self/fd/N) that leads into it. */
 int ferry_cgroup_mount(const char *target, unsigned long flags, ferry_error_t *err);
 
-/* Stats for `events --stats` as a JSON object text (runc's shape). */
-int ferry_cgroup_stats_json(ferry_cgroup_t *cg, char **out, ferry_error_t *err);
+/* Stats for `events --stats` as a JSON object text (runc's shape):
+ * {"type":"stats","id":ID,"data":{"cpu":..,"memory":..,"pids":..}};
+ * id NULL leaves "id" out.  Caller frees. */
+int ferry_cgroup_stats_json(ferry_cgroup_t *cg, const char *id, char **out, ferry_error_t *err);
 
 #endif
