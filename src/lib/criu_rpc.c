@@ -586,11 +586,11 @@ static char *
 describe_exit(int status)
 {
 	if (status == -1)
-		return xstrdup("its exit status is unknown");
+		return xstrdup("exit status unknown");
 	if (WIFEXITED(status))
-		return xasprintf("it exited with status %d", WEXITSTATUS(status));
+		return xasprintf("exit status %d", WEXITSTATUS(status));
 	if (WIFSIGNALED(status))
-		return xasprintf("it was killed by signal %d (%s)%s", WTERMSIG(status), strsignal(WTERMSIG(status)),
+		return xasprintf("killed by signal %d: %s%s", WTERMSIG(status), strsignal(WTERMSIG(status)),
 				 WCOREDUMP(status) ? ", core dumped" : "");
 	return xasprintf("wait status 0x%x", status);
 }
@@ -781,7 +781,7 @@ criu_failed(struct call *c, const char *how, const char *cr_errmsg, ferry_error_
 		where = xstrdup(c->log_dir_fd >= 0 ? " (log: unknown path)" : "");
 	what = cb ? cb : lines ? lines : "CRIU gave no error message";
 	if (how)
-		return ferry_error_set(err, 0, "criu %s failed: %s%s%s%s", c->ai->name, how, cb || lines ? ": " : "",
+		return ferry_error_set(err, 0, "criu %s failed: %s%s%s%s", c->ai->name, how, cb || lines ? "; " : "",
 				       cb || lines ? what : "", where);
 	return ferry_error_set(err, 0, "criu %s failed: %s%s", c->ai->name, what, where);
 }
