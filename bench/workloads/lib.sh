@@ -79,6 +79,7 @@ wl_gen_config() {
 # The seed's own httpd settings, shared by the busybox workloads.
 # shellcheck disable=SC2034 # used by the scripts that source this
 WL_HTTPD_TMPFS=(/tmp /run /var/log/httpd /run/httpd)
+# shellcheck disable=SC2034 # used by the scripts that source this
 WL_HTTPD_BIND=(/srv/www:/var/www/html)
 
 # wl_busybox_rootfs DIR: the busybox test rootfs.
