@@ -36,6 +36,11 @@ bench: deps
 	$(MAKE) all
 	bench/run-all
 
+# Live migration between simulated hosts: runc's flows (the baseline) and,
+# once it can, ferry's; medians in a table, runs in bench/results/.
+bench-migrate: deps
+	bench/bench-migrate
+
 install: all
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD)
 
