@@ -3,7 +3,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps check check-unit check-cli check-migrate demo bench bench-migrate install clean
+.PHONY: all deps check check-unit check-conformance check-cli check-migrate demo bench bench-migrate install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -21,6 +21,9 @@ check: deps
 
 check-unit: all
 	tests/run-all unit
+
+check-conformance: all
+	tests/run-all conformance
 
 check-cli: all
 	tests/run-all cli

@@ -42,5 +42,6 @@ DECLARE_VERB(pause);
 DECLARE_VERB(resume);
 DECLARE_VERB(features);
 DECLARE_VERB(check);
+DECLARE_VERB(generate);
 
 #endif

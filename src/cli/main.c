@@ -32,6 +32,7 @@ static const struct ferry_verb verbs[] = {
 	{ "resume", ferry_cmd_resume, "resume all processes suspended by pause" },
 	{ "features", ferry_cmd_features, "show the enabled features" },
 	{ "check", ferry_cmd_check, "check this host's kernel and CRIU features ferry uses" },
+	{ "generate", ferry_cmd_generate, "generate a config.json (oci-runtime-tool's flags)" },
 };
 
 static void
