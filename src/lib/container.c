@@ -431,7 +431,8 @@ ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o
 		goto fail;
 	if (o->pid_file && ferry_write_pid_file(o->pid_file, c.pid, err) < 0)
 		goto fail;
-	if (ferry_sync_send(c.sync_fd, SYNC_COMMIT, err) < 0)
+	if (ferry_sync_send(c.sync_fd, SYNC_COMMIT, err) < 0 ||
+	    ferry_sync_expect(c.sync_fd, SYNC_COMMITTED, msg, err) < 0)
 		goto fail;
 	res->pid = c.pid;
 	free(st.created);

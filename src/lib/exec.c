@@ -240,7 +240,7 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 		goto kill;
 	if (o->pid_file && ferry_write_pid_file(o->pid_file, pid, err) < 0)
 		goto kill;
-	if (ferry_sync_send(sync_fd, SYNC_COMMIT, err) < 0)
+	if (ferry_sync_send(sync_fd, SYNC_COMMIT, err) < 0 || ferry_sync_expect(sync_fd, SYNC_COMMITTED, msg, err) < 0)
 		goto kill;
 	/* The container lock is not held while the process runs. */
 	ferry_container_dir_close(&d);

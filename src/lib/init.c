@@ -335,8 +335,12 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	if (ferry_sync_send(cfg->sync_fd, SYNC_READY, &err) < 0 ||
 	    ferry_sync_expect(cfg->sync_fd, SYNC_COMMIT, msg, &err) < 0)
 		goto fail;
-	/* From here on the container outlives the command that made it. */
+	/* From here on the container outlives the command that made it.
+	 * The parent waits for our answer before exiting: otherwise it could
+	 * exit while the parent-death signal is still armed and kill us. */
 	prctl(PR_SET_PDEATHSIG, 0);
+	if (ferry_sync_send(cfg->sync_fd, SYNC_COMMITTED, &err) < 0)
+		goto fail_late;
 	close(cfg->sync_fd);
 
 	if (!cfg->is_exec) {

@@ -25,6 +25,7 @@ enum ferry_sync_type {
 	SYNC_READY,          /* child -> parent: about to wait on the exec fifo (or exec) */
 	SYNC_ERROR,          /* either way: text says what failed */
 	SYNC_COMMIT,         /* parent -> child: state written, wait for start */
+	SYNC_COMMITTED,      /* child -> parent: parent-death signal cleared, the parent may exit */
 };
 
 struct ferry_sync_msg {

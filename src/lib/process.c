@@ -403,7 +403,7 @@ set_ambient(uint64_t ambient, int last, ferry_error_t *err)
 		 * permitted and inheritable sets.  The runtime spec says such a
 		 * request is warned about, not fatal; runc and crun agree. */
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long) cap, 0, 0) < 0)
-			pr_pwarn("cannot raise ambient capability %d (it must be permitted and inheritable)", cap);
+			pr_debug("cannot raise ambient capability %d (it must be permitted and inheritable): %s", cap, strerror(errno));
 	}
 	return 0;
 }

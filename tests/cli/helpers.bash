@@ -90,3 +90,7 @@ wait_for() {
 status_of() {
 	ferry state "$1" | jq -r .status
 }
+
+is_status() {
+	[ "$(status_of "$1")" = "$2" ]
+}

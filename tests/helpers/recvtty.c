@@ -5,7 +5,6 @@
  * INPUT to it when given, and copies everything the container writes to
  * stdout until the pty closes.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
