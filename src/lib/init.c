@@ -220,6 +220,7 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	_cleanup_free_ char *hook_state = NULL;
 	_cleanup_free_ char *exe = NULL;
 	bool nnp = p->no_new_privileges;
+	bool early_go;
 	int keep[3 + 256];
 	size_t nkeep = 0;
 
@@ -238,7 +239,12 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (cfg->detached_stdio && setup_stdio_detached(&err) < 0)
 		goto fail;
-	if (ferry_sync_expect(cfg->sync_fd, SYNC_GO, msg, &err) < 0)
+	/* Moving a task into a v1 cgroup waits for an RCU grace period
+	 * (several ms).  Unless we need the id maps or our cgroup right away
+	 * (user or cgroup namespace), build the rootfs while the parent does
+	 * that, and wait for GO just before the hooks. */
+	early_go = cfg->new_user_ns || cfg->new_cgroup_ns || cfg->is_exec;
+	if (early_go && ferry_sync_expect(cfg->sync_fd, SYNC_GO, msg, &err) < 0)
 		goto fail;
 
 	/* In a new user namespace we start as the overflow uid until we
@@ -278,6 +284,8 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 		if (apply_sysctl(&spec->linux_, &err) < 0)
 			goto fail;
 		if (ferry_rootfs_prepare(&ro, &err) < 0)
+			goto fail;
+		if (!early_go && ferry_sync_expect(cfg->sync_fd, SYNC_GO, msg, &err) < 0)
 			goto fail;
 		/* prestart and createRuntime hooks run in the parent (the
 		 * runtime's namespaces) now that ours exist. */
