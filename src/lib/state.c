@@ -275,38 +275,17 @@ ferry_state_freep(struct ferry_state **st)
 	*st = NULL;
 }
 
-static char
-proc_state_char(pid_t pid)
-{
-	char path[64], buf[512];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-	char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return (p && p[1] == ' ') ? p[2] : 0;
-}
-
 bool
 ferry_state_init_alive(const struct ferry_state *st)
 {
-	char c;
+	uint64_t start = 0;
+	char c = 0;
 
-	if (st->pid <= 0)
+	if (st->pid <= 0 || ferry_proc_stat(st->pid, &c, &start) < 0)
 		return false;
-	/* The pid may have been reused by an unrelated process since. */
-	if (ferry_proc_start_time(st->pid) != st->start_time)
-		return false;
-	c = proc_state_char(st->pid);
-	return c != 0 && c != 'Z' && c != 'X';
+	/* The pid may have been reused by an unrelated process since; a
+	 * zombie has exited, its parent just has not reaped it. */
+	return start == st->start_time && c != 'Z' && c != 'X';
 }
 
 enum ferry_status

@@ -321,39 +321,49 @@ ferry_now_ns(void)
 	return (uint64_t) ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-uint64_t
-ferry_proc_start_time(pid_t pid)
+int
+ferry_proc_stat(pid_t pid, char *state, uint64_t *start_time)
 {
 	char path[64], buf[1024];
 	_cleanup_close_ int fd = -1;
+	unsigned long long st = 0;
 	ssize_t n;
 	char *p;
-	unsigned long long st = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = '\0';
-	/* comm may contain spaces and ')': fields start after the last ')'. */
+	/* comm may contain spaces and ')': the fields start after the last ')'. */
 	p = strrchr(buf, ')');
-	if (p == NULL)
-		return 0;
-	/* after ") " come fields 3..; start time is field 22 */
+	if (p == NULL || p[1] != ' ')
+		return -1;
 	p += 2;
+	if (state)
+		*state = *p;
+	/* p is at field 3 (state); the start time is field 22 */
 	for (int field = 3; field < 22 && p; field++) {
 		p = strchr(p, ' ');
 		if (p)
 			p++;
 	}
 	if (p == NULL || sscanf(p, "%llu", &st) != 1)
-		return 0;
-	/* A zombie has exited: treat as gone for status purposes is wrong for
-	 * "stopped" vs "running", so the caller checks the state separately. */
-	return st;
+		return -1;
+	if (start_time)
+		*start_time = st;
+	return 0;
+}
+
+uint64_t
+ferry_proc_start_time(pid_t pid)
+{
+	uint64_t st = 0;
+
+	return ferry_proc_stat(pid, NULL, &st) == 0 ? st : 0;
 }
 
 int

@@ -97,7 +97,10 @@ int ferry_parse_i64(const char *s, int64_t *out);
 /* Monotonic clock in nanoseconds. */
 uint64_t ferry_now_ns(void);
 
-/* Field 22 of /proc/PID/stat: start time in clock ticks; 0 when gone. */
+/* /proc/PID/stat: the state letter (field 3) and the start time in clock
+ * ticks (field 22, which tells a pid apart from a later reuse). */
+int ferry_proc_stat(pid_t pid, char *state, uint64_t *start_time);
+/* The start time alone; 0 when the process is gone. */
 uint64_t ferry_proc_start_time(pid_t pid);
 
 /* Closes every fd >= from except those in keep[] (close_range where possible). */
