@@ -24,6 +24,10 @@ counter_of() {
 	ferry exec "$1" cat /tmp/c
 }
 
+out_above() {
+	[ "$(tail -1 "$IMG/out")" -gt "$1" ]
+}
+
 counter_above() {
 	[ "$(counter_of "$1")" -gt "$2" ]
 }
@@ -163,4 +167,19 @@ counter_above() {
 	assert_no_leftovers "$ID2"
 	ferry delete -f "$ID"
 	assert_no_leftovers "$ID"
+}
+
+@test "host files the init had as stdio are handed over on restore" {
+	ARGS='["sh","-c","i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done"]' make_bundle
+	# create with our stdio: stdin the host's /dev/null, stdout a file
+	ferry create -b "$BUNDLE" "$ID" </dev/null >"$IMG/out" 2>/dev/null
+	ferry start "$ID"
+	wait_for test -s "$IMG/out"
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	last=$(tail -1 "$IMG/out")
+	grep -q '^0 c file\[' "$IMG/cp/ferry-stdio-external"
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	wait_for out_above "$last"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
 }
