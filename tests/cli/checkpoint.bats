@@ -183,3 +183,22 @@ counter_above() {
 	ferry delete -f "$ID2"
 	assert_no_leftovers "$ID2"
 }
+
+@test "a restore CRIU fails leaves nothing behind; a paused container stays paused" {
+	mkdir -p "$BUNDLE/data"
+	counter_bundle
+	jq --arg src "$BUNDLE/data" '.mounts += [{"destination": "/data", "type": "bind", "source": $src, "options": ["rbind"]}]' \
+		"$BUNDLE/config.json" >"$BUNDLE/c2" && mv "$BUNDLE/c2" "$BUNDLE/config.json"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	ferry pause "$ID"
+	ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
+	is_status "$ID" paused
+	ferry delete -f "$ID"
+	# the restoring host lacks the bind source: CRIU fails, its log is quoted
+	rmdir "$BUNDLE/data"
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"criu restore failed"*"restore.log"* ]]
+	assert_no_leftovers "$ID2"
+	! grep -q criu-root /proc/self/mountinfo
+}
