@@ -272,13 +272,6 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	}
 	if (read_descriptors(images_fd, desc, err) < 0)
 		goto fail;
-	if (ferry_mkdir_p(work_path, 0700, err) < 0)
-		goto fail;
-	work_fd = open(work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (work_fd < 0) {
-		ferry_error_sys(err, "work directory %s", work_path);
-		goto fail;
-	}
 	if (ferry_criu_require(ctx, &criu, &v, err) < 0)
 		goto fail;
 	if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
@@ -287,6 +280,14 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	if (ferry_container_dir_create(ctx, o->id, &d, err) < 0)
 		goto fail;
 	made_dir = true;
+	/* Only now: an existing id must fail before anything is made. */
+	if (ferry_mkdir_p(work_path, 0700, err) < 0)
+		goto fail;
+	work_fd = open(work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (work_fd < 0) {
+		ferry_error_sys(err, "work directory %s", work_path);
+		goto fail;
+	}
 	if (ferry_write_file_atomic_at(d.dir_fd, "config.json", spec->raw, strlen(spec->raw), 0600, err) < 0)
 		goto fail;
 	if (ferry_cgroup_create(cg_path, &spec->linux_.resources, 0, &cg, err) < 0)
