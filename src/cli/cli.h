@@ -43,5 +43,7 @@ DECLARE_VERB(resume);
 DECLARE_VERB(features);
 DECLARE_VERB(check);
 DECLARE_VERB(generate);
+DECLARE_VERB(checkpoint);
+DECLARE_VERB(restore);
 
 #endif

@@ -33,6 +33,8 @@ static const struct ferry_verb verbs[] = {
 	{ "features", ferry_cmd_features, "show the enabled features" },
 	{ "check", ferry_cmd_check, "check this host's kernel and CRIU features ferry uses" },
 	{ "generate", ferry_cmd_generate, "generate a config.json (oci-runtime-tool's flags)" },
+	{ "checkpoint", ferry_cmd_checkpoint, "checkpoint a running container (CRIU)" },
+	{ "restore", ferry_cmd_restore, "restore a container from a checkpoint (CRIU)" },
 };
 
 static void

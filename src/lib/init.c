@@ -155,8 +155,14 @@ setup_terminal(const struct ferry_init_cfg *cfg, ferry_error_t *err)
 	_cleanup_free_ char *slave = NULL;
 	struct stat st;
 
-	if (!p->terminal)
+	/* runc's init always starts a session: a container whose session
+	 * leader is outside its pid namespace cannot be checkpointed by CRIU
+	 * ("A session leader of ... is outside of its pid namespace"). */
+	if (!p->terminal) {
+		if (!cfg->is_exec && setsid() < 0 && errno != EPERM)
+			return ferry_error_sys(err, "setsid");
 		return 0;
+	}
 	if (ferry_pty_open(&master, &slave, p->console_height, p->console_width, err) < 0)
 		return -1;
 	/* Give the console a node to be bound on, as runc does. */
@@ -237,8 +243,6 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	}
 	/* If the parent dies before handing over, do not linger. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (cfg->detached_stdio && setup_stdio_detached(&err) < 0)
-		goto fail;
 	/* Moving a task into a v1 cgroup waits for an RCU grace period
 	 * (several ms).  Unless we need the id maps or our cgroup right away
 	 * (user or cgroup namespace), build the rootfs while the parent does
@@ -304,6 +308,11 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 			goto fail;
 	}
 
+	/* Done inside the new root: the container's own /dev/null is a file
+	 * CRIU can dump, the host's is on a mount outside the container
+	 * ("Can't lookup mount for fd=0"). */
+	if (cfg->detached_stdio && setup_stdio_detached(&err) < 0)
+		goto fail;
 	if (setup_terminal(cfg, &err) < 0)
 		goto fail;
 	if (ferry_process_find_executable(p->args[0], p->env, &exe, &err) < 0)

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `checkpoint`: dump a running container's process tree with CRIU, the way
+ * runc does, so that runc/Podman tooling and `ferry restore` can use the
+ * image.
+ */
+#define LOG_PREFIX "checkpoint: "
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container_internal.h"
+#include "criu.h"
+#include "criu_stats.h"
+#include "hooks.h"
+#include "hostcheck.h"
+#include "log.h"
+#include "util.h"
+
+int
+ferry_criu_cg_mode_parse(const char *s, enum ferry_criu_cg_mode *out, ferry_error_t *err)
+{
+	static const struct {
+		const char *name;
+		enum ferry_criu_cg_mode mode;
+	} modes[] = {
+		{ "soft", FERRY_CRIU_CG_SOFT },
+		{ "full", FERRY_CRIU_CG_FULL },
+		{ "strict", FERRY_CRIU_CG_STRICT },
+		{ "ignore", FERRY_CRIU_CG_IGNORE },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (strcmp(s, modes[i].name) == 0) {
+			*out = modes[i].mode;
+			return 0;
+		}
+	return ferry_error_set(err, EINVAL, "invalid --manage-cgroups-mode \"%s\" (soft, full, strict or ignore)", s);
+}
+
+/* Appends s as a JSON string. */
+static void
+json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char) *s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * runc's descriptors.json: what the init's stdio pointed to at dump time.
+ * On restore, pipes among them ("pipe:[ino]") are external to the image and
+ * must be handed to CRIU as inherit_fd, which is why this is recorded.
+ */
+static int
+write_descriptors(int images_fd, pid_t pid, ferry_error_t *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return ferry_error_sys(err, "open_memstream");
+	fputc('[', f);
+	for (int i = 0; i < 3; i++) {
+		char link[64], target[PATH_MAX];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, i);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			n = 0; /* a closed descriptor: runc records "" too */
+		target[n] = '\0';
+		if (i)
+			fputc(',', f);
+		json_string(f, target);
+	}
+	fputc(']', f);
+	if (fclose(f) != 0)
+		return ferry_error_sys(err, "write descriptors.json");
+	return ferry_write_file_atomic_at(images_fd, "descriptors.json", buf, len, 0600, err);
+}
+
+static bool
+mount_in_container(pid_t pid, int mnt_id)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return true;
+	while (!found && getline(&line, &cap, f) > 0)
+		found = atoi(line) == mnt_id;
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/*
+ * Stdio the init inherited from the host (a create with the caller's
+ * /dev/null or log file) lives on a mount outside the container, which CRIU
+ * cannot dump ("Can't lookup mount"): such files are declared external as
+ * file[mnt_id:inode] and recorded, one "FD f|c KEY PATH" line each, in
+ * ferry-stdio-external, so that restore can plug its own fds in (runc's
+ * descriptors.json only covers pipes).  Returns the keys (caller frees).
+ */
+static char **
+external_stdio(int images_fd, pid_t pid, size_t *n, ferry_error_t *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	char **keys = calloc(4, sizeof(*keys));
+	FILE *f = open_memstream(&buf, &len);
+
+	*n = 0;
+	if (keys == NULL || f == NULL) {
+		free(keys);
+		if (f)
+			fclose(f);
+		ferry_error_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < 3; i++) {
+		char path[64], target[PATH_MAX], *line = NULL;
+		size_t cap = 0;
+		int mnt_id = -1;
+		struct stat sb;
+		ssize_t l;
+		FILE *fi;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, i);
+		l = readlink(path, target, sizeof(target) - 1);
+		if (l <= 0 || target[0] != '/' || stat(path, &sb) < 0 || S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, i);
+		if ((fi = fopen(path, "re")) == NULL)
+			continue;
+		while (getline(&line, &cap, fi) > 0)
+			if (strncmp(line, "mnt_id:", 7) == 0)
+				mnt_id = atoi(line + 7);
+		free(line);
+		fclose(fi);
+		if (mnt_id < 0 || mount_in_container(pid, mnt_id))
+			continue;
+		keys[*n] = xasprintf("file[%x:%llx]", mnt_id, (unsigned long long) sb.st_ino);
+		target[l] = '\0';
+		fprintf(f, "%d %c %s %s\n", i, S_ISREG(sb.st_mode) ? 'f' : 'c', keys[*n], target);
+		(*n)++;
+	}
+	if (fclose(f) != 0) {
+		ferry_strvfreep(&keys);
+		ferry_error_sys(err, "write ferry-stdio-external");
+		return NULL;
+	}
+	if (ferry_write_file_atomic_at(images_fd, "ferry-stdio-external", buf ? buf : "", len, 0600, err) < 0) {
+		ferry_strvfreep(&keys);
+		return NULL;
+	}
+	return keys;
+}
+
+static void
+print_dump_stats(int images_fd)
+{
+	struct ferry_criu_stats s;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	if (ferry_criu_read_stats(images_fd, true, &s, &e) < 0) {
+		pr_warn("--print-stats: %s", e.msg);
+		return;
+	}
+	printf("freezing time: %u us\n", s.freezing_time);
+	printf("frozen time: %u us\n", s.frozen_time);
+	printf("memory dump time: %u us\n", s.memdump_time);
+	printf("memory write time: %u us\n", s.memwrite_time);
+	printf("pages scanned: %llu\n", (unsigned long long) s.pages_scanned);
+	printf("pages written: %llu\n", (unsigned long long) s.pages_written);
+	fflush(stdout);
+}
+
+static int
+open_dir_p(const char *path, int *out, ferry_error_t *err)
+{
+	if (ferry_mkdir_p(path, 0700, err) < 0)
+		return -1;
+	*out = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*out < 0)
+		return ferry_error_sys(err, "open %s", path);
+	return 0;
+}
+
+/*
+ * The cgroup hierarchies mounted in the container are host filesystems
+ * whose root is often not the mount's root (in a nested host the memory
+ * hierarchy starts at the parent's cgroup), which CRIU refuses to dump:
+ * like runc, they are declared external and bound again on restore.
+ * Returns the mount points (caller frees each and the array).
+ */
+static char **
+cgroup_mount_points(pid_t pid, size_t *n)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0, len = 0;
+	char **out = NULL;
+	FILE *f;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return NULL;
+	while (getline(&line, &cap, f) > 0) {
+		char mp[PATH_MAX], fstype[64];
+		const char *sep = strstr(line, " - ");
+		char **tmp;
+
+		if (sep == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
+			continue;
+		tmp = realloc(out, (len + 2) * sizeof(*out));
+		if (tmp == NULL)
+			break;
+		out = tmp;
+		out[len++] = xstrdup(mp);
+		out[len] = NULL;
+	}
+	free(line);
+	fclose(f);
+	*n = len;
+	return out;
+}
+
+static int
+check_request(const struct ferry_checkpoint_opts *o, ferry_error_t *err)
+{
+	if (o->pre_dump && !ferry_host_has_soft_dirty())
+		return ferry_error_set(err, ENOTSUP,
+				       "--pre-dump: pre-dump needs soft-dirty memory "
+				       "tracking, which this kernel lacks");
+	if (o->pre_dump)
+		return ferry_error_set(err, ENOTSUP, "--pre-dump is not supported yet");
+	if (o->parent_path)
+		return ferry_error_set(err, ENOTSUP, "--parent-path is not supported yet");
+	if (o->lazy_pages)
+		return ferry_error_set(err, ENOTSUP, "--lazy-pages is not supported yet");
+	if (o->page_server)
+		return ferry_error_set(err, ENOTSUP, "--page-server is not supported yet");
+	return 0;
+}
+
+int
+ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint_opts *o, ferry_error_t *err)
+{
+	struct ferry_container_dir d;
+	bool dir_open = false;
+	_cleanup_state_ struct ferry_state *st = NULL;
+	_cleanup_spec_ ferry_spec_t *spec = NULL;
+	_cleanup_cgroup_ ferry_cgroup_t *cg = NULL;
+	_cleanup_free_ char *criu = NULL;
+	_cleanup_free_ char *freezer = NULL;
+	_cleanup_free_ struct ferry_criu_kv *ext = NULL;
+	_cleanup_strv_ char **cg_mounts = NULL;
+	_cleanup_strv_ char **ext_files = NULL;
+	_cleanup_close_ int images_fd = -1;
+	_cleanup_close_ int work_fd = -1;
+	_cleanup_criu_result_ struct ferry_criu_result res = { 0 };
+	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
+	struct ferry_criu_version v;
+	const char *image_path = o->image_path ? o->image_path : "checkpoint";
+	const char *work_path = o->work_path ? o->work_path : image_path;
+	enum ferry_status s;
+	size_t n_ext = 0, n_masked = 0, n_cg = 0, n_files = 0;
+	int ret = -1;
+
+	if (check_request(o, err) < 0)
+		return ferry_error_prefix(err, "checkpoint %s", o->id);
+	if (ferry_container_dir_open(ctx, o->id, &d, err) < 0)
+		return ferry_error_prefix(err, "checkpoint");
+	dir_open = true;
+	if (ferry_container_load(&d, &st, &spec, err) < 0)
+		goto out;
+	s = ferry_state_status(&d, st);
+	if (s != FERRY_STATUS_RUNNING && s != FERRY_STATUS_PAUSED) {
+		ferry_error_set(err, EINVAL, "container \"%s\" is %s, not running", o->id, ferry_status_name(s));
+		goto out;
+	}
+	if (ferry_criu_require(ctx, &criu, &v, err) < 0)
+		goto out;
+	if (st->cgroup_path && ferry_cgroup_open(st->cgroup_path, &cg, err) < 0)
+		goto out;
+	if (cg)
+		freezer = ferry_cgroup_dir(cg, "freezer");
+
+	if (open_dir_p(image_path, &images_fd, err) < 0 || open_dir_p(work_path, &work_fd, err) < 0)
+		goto out;
+	if (write_descriptors(images_fd, st->pid, err) < 0)
+		goto out;
+	if ((ext_files = external_stdio(images_fd, st->pid, &n_files, err)) == NULL)
+		goto out;
+
+	/*
+	 * Bind mounts come from the host and are not CRIU's to dump: they are
+	 * declared external under their destination, which is the key the
+	 * restore side maps to its own source (runc does the same).  Masked
+	 * files are /dev/null bind mounts from the host, external as well;
+	 * masked directories are read-only tmpfs that CRIU dumps itself.
+	 */
+	for (char **m = spec->linux_.masked_paths; m && *m; m++)
+		n_masked++;
+	cg_mounts = cgroup_mount_points(st->pid, &n_cg);
+	ext = calloc(spec->n_mounts + n_masked + n_cg + 1, sizeof(*ext));
+	if (ext == NULL) {
+		ferry_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct ferry_mount *m = &spec->mounts[i];
+		if (!m->bind)
+			continue;
+		ext[n_ext++] = (struct ferry_criu_kv){ m->destination, m->destination };
+	}
+	for (char **m = spec->linux_.masked_paths; m && *m; m++) {
+		char p[PATH_MAX];
+		struct stat sb;
+		snprintf(p, sizeof(p), "/proc/%d/root%s", st->pid, *m);
+		if (stat(p, &sb) < 0 || S_ISDIR(sb.st_mode))
+			continue;
+		ext[n_ext++] = (struct ferry_criu_kv){ *m, *m };
+	}
+
+	for (size_t i = 0; i < n_cg; i++)
+		ext[n_ext++] = (struct ferry_criu_kv){ cg_mounts[i], cg_mounts[i] };
+
+	copts.criu_path = criu;
+	copts.images_dir_fd = images_fd;
+	copts.work_dir_fd = work_fd;
+	copts.log_file = "dump.log";
+	copts.pid = st->pid;
+	copts.manage_cgroups = true;
+	copts.manage_cgroups_mode = o->manage_cgroups_mode ? o->manage_cgroups_mode : FERRY_CRIU_CG_SOFT;
+	copts.freeze_cgroup = freezer;
+	copts.external = (const char *const *) ext_files;
+	copts.n_external = n_files;
+	copts.ext_mnt = ext;
+	copts.n_ext_mnt = n_ext;
+	copts.leave_running = o->leave_running;
+	copts.tcp_established = o->tcp_established;
+	copts.tcp_skip_in_flight = o->tcp_skip_in_flight;
+	copts.ext_unix_sk = o->ext_unix_sk;
+	copts.shell_job = o->shell_job;
+	copts.file_locks = o->file_locks;
+	copts.link_remap = o->link_remap;
+	copts.auto_dedup = o->auto_dedup;
+	/* A paused container stays paused: CRIU thaws only what it froze. */
+	if (ferry_criu_rpc(FERRY_CRIU_DUMP, &copts, &res, err) < 0)
+		goto out;
+	if (o->print_stats)
+		print_dump_stats(images_fd);
+
+	if (!o->leave_running) {
+		/* CRIU killed the tree: what is left is runc's delete. */
+		_cleanup_free_ char *hook_json = NULL;
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+		if (cg && ferry_cgroup_destroy(cg, &e) < 0) {
+			pr_warn("checkpoint %s: %s", o->id, e.msg);
+			ferry_error_clear(&e);
+		}
+		hook_json = ferry_state_hook_json(st, FERRY_STATUS_STOPPED);
+		if (ferry_hooks_run(spec, FERRY_HOOK_POSTSTOP, hook_json, &e) < 0)
+			pr_warn("checkpoint %s: %s", o->id, e.msg);
+		dir_open = false;
+		if (ferry_container_dir_remove(&d, err) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (dir_open)
+		ferry_container_dir_close(&d);
+	return ret < 0 ? ferry_error_prefix(err, "checkpoint %s", o->id) : 0;
+}

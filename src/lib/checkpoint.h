@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Checkpoint and restore of a container through CRIU (runc's semantics). */
+#ifndef FERRY_CHECKPOINT_H
+#define FERRY_CHECKPOINT_H
+
+#include <stdbool.h>
+
+#include "context.h"
+#include "criu_rpc.h"
+#include "error.h"
+
+struct ferry_checkpoint_opts {
+	const char *id;
+	const char *image_path; /* NULL: ./checkpoint */
+	const char *work_path; /* NULL: the image path */
+	const char *parent_path;
+	bool leave_running;
+	bool tcp_established;
+	bool tcp_skip_in_flight;
+	bool ext_unix_sk;
+	bool shell_job;
+	bool file_locks;
+	bool link_remap;
+	bool auto_dedup;
+	bool pre_dump;
+	bool lazy_pages;
+	const char *page_server;
+	enum ferry_criu_cg_mode manage_cgroups_mode;
+	bool print_stats;
+};
+
+int ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint_opts *o, ferry_error_t *err);
+
+struct ferry_restore_opts {
+	const char *id;
+	const char *bundle; /* NULL: current directory */
+	const char *image_path; /* NULL: ./checkpoint */
+	const char *work_path; /* NULL: the image path */
+	const char *pid_file;
+	bool detach;
+	bool tcp_established;
+	bool tcp_close;
+	bool ext_unix_sk;
+	bool shell_job;
+	bool file_locks;
+	bool auto_dedup;
+	bool no_subreaper;
+	enum ferry_criu_cg_mode manage_cgroups_mode;
+	bool print_stats;
+};
+
+/* Restores the image as a new container o->id from the bundle's config
+ * (bind mounts are bound from *this* config's sources).  Detached: returns
+ * once the tree runs; otherwise waits for the init and sets *exit_status. */
+int ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, int *exit_status,
+			    ferry_error_t *err);
+
+/* Parses runc's --manage-cgroups-mode value. */
+int ferry_criu_cg_mode_parse(const char *s, enum ferry_criu_cg_mode *out, ferry_error_t *err);
+
+#endif

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `restore`: a new container whose process tree comes from a CRIU image
+ * instead of an init.  The state directory, config copy and cgroup are made
+ * as by create, and all of them go again if CRIU fails.
+ */
+#define LOG_PREFIX "restore: "
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "container_internal.h"
+#include "criu.h"
+#include "criu_stats.h"
+#include "log.h"
+#include "util.h"
+
+#define CRIU_ROOT "criu-root"
+
+/* runc's descriptors.json: ["stdin target","stdout target","stderr target"]. */
+static int
+read_descriptors(int images_fd, char *out[3], ferry_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0, n = 0;
+	const char *p;
+
+	if (ferry_read_file_at(images_fd, "descriptors.json", 65536, &text, &len, err) < 0)
+		return ferry_error_prefix(err, "image");
+	p = text;
+	while (n < 3 && (p = strchr(p, '"')) != NULL) {
+		char buf[PATH_MAX];
+		size_t k = 0;
+
+		for (p++; *p && *p != '"' && k < sizeof(buf) - 1; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			buf[k++] = *p;
+		}
+		if (*p != '"')
+			break;
+		p++;
+		buf[k] = '\0';
+		out[n++] = xstrdup(buf);
+	}
+	if (n != 3) {
+		for (size_t i = 0; i < n; i++)
+			free(out[i]);
+		return ferry_error_set(err, EINVAL, "image: descriptors.json is not an array of 3 strings");
+	}
+	return 0;
+}
+
+/* key = mount point inside the container, val = host mount point: the
+ * cgroup hierarchies checkpoint declared external are bound from this
+ * host's own mounts (what a fresh cgroup mount in the container showed). */
+static void
+add_cgroup_mounts(const ferry_spec_t *spec, struct ferry_criu_kv **ext, size_t *n, char ***owned, size_t *n_owned)
+{
+	const char *dest = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (spec->mounts[i].type && strcmp(spec->mounts[i].type, "cgroup") == 0)
+			dest = spec->mounts[i].destination;
+	if (dest == NULL || (f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		char mp[PATH_MAX], fstype[64];
+		const char *sep = strstr(line, " - ");
+		struct ferry_criu_kv *t;
+		char **o;
+
+		if (sep == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
+			continue;
+		if (strncmp(mp, "/sys/fs/cgroup", 14) != 0 || (mp[14] != '/' && mp[14] != '\0'))
+			continue;
+		t = realloc(*ext, (*n + 1) * sizeof(**ext));
+		o = realloc(*owned, (*n_owned + 3) * sizeof(**owned));
+		if (t)
+			*ext = t;
+		if (o)
+			*owned = o;
+		if (t == NULL || o == NULL)
+			break;
+		(*owned)[*n_owned] = xasprintf("%s%s", dest, mp + 14);
+		(*owned)[*n_owned + 1] = xstrdup(mp);
+		(*owned)[*n_owned + 2] = NULL;
+		(*ext)[(*n)++] = (struct ferry_criu_kv){ (*owned)[*n_owned], (*owned)[*n_owned + 1] };
+		*n_owned += 2;
+	}
+	free(line);
+	fclose(f);
+}
+
+/* Appends a copy of s to the NULL-terminated owned list. */
+static char **
+append_owned(char **owned, size_t *n, const char *s)
+{
+	char **t = realloc(owned, (*n + 2) * sizeof(*t));
+	if (t == NULL)
+		abort();
+	t[(*n)++] = xstrdup(s);
+	t[*n] = NULL;
+	return t;
+}
+
+static void
+print_restore_stats(int images_fd)
+{
+	struct ferry_criu_stats s;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	if (ferry_criu_read_stats(images_fd, false, &s, &e) < 0) {
+		pr_warn("--print-stats: %s", e.msg);
+		return;
+	}
+	printf("forking time: %u us\n", s.forking_time);
+	printf("restore time: %u us\n", s.restore_time);
+	printf("pages restored: %llu\n", (unsigned long long) s.pages_restored);
+	fflush(stdout);
+}
+
+/*
+ * CRIU runs in a child that first enters the container's cgroup: with
+ * cgroups left to ferry (mode ignore), the restored tree is forked inside
+ * it, whatever the dumped cgroup paths were and whatever this host's
+ * hierarchy looks like.  rst_sibling makes the restored init that child's
+ * child; once the child exits it is reparented to us (a subreaper).
+ */
+static int
+run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_t *pid, ferry_error_t *err)
+{
+	int p[2];
+	pid_t child;
+	char buf[4096];
+	ssize_t n;
+	int status;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return ferry_error_sys(err, "pipe");
+	child = fork();
+	if (child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return ferry_error_sys(err, "fork");
+	}
+	if (child == 0) {
+		ferry_error_t e = FERRY_ERROR_INIT;
+		struct ferry_criu_result res = { 0 };
+		char msg[4096];
+		int len;
+
+		close(p[0]);
+		if (ferry_cgroup_enter(cg, getpid(), &e) < 0 ||
+		    ferry_criu_rpc(FERRY_CRIU_RESTORE, copts, &res, &e) < 0) {
+			_cleanup_free_ char *m = ferry_error_string(&e);
+			len = snprintf(msg, sizeof(msg), "E%s", m);
+		} else {
+			len = snprintf(msg, sizeof(msg), "P%d", res.pid);
+		}
+		if (ferry_write_all(p[1], msg, (size_t) len) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(p[1]);
+	n = 0;
+	for (;;) {
+		ssize_t r = read(p[0], buf + n, sizeof(buf) - 1 - (size_t) n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+		if ((size_t) n >= sizeof(buf) - 1)
+			break;
+	}
+	close(p[0]);
+	buf[n] = '\0';
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n > 0 && buf[0] == 'P') {
+		*pid = atoi(buf + 1);
+		return *pid > 0 ? 0 : ferry_error_set(err, EPROTO, "criu restore reported no pid");
+	}
+	if (n > 0 && buf[0] == 'E')
+		return ferry_error_set(err, 0, "%s", buf + 1);
+	return ferry_error_set(err, EPROTO, "the restore helper died (status 0x%x)", status);
+}
+
+int
+ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, int *exit_status,
+			ferry_error_t *err)
+{
+	struct ferry_container_dir d = { .root_fd = -1, .dir_fd = -1, .lock_fd = -1 };
+	bool made_dir = false, mounted = false;
+	_cleanup_free_ char *bundle = NULL, *config_path = NULL, *rootfs = NULL, *cg_path = NULL;
+	_cleanup_free_ char *criu = NULL, *criu_root = NULL, *image_abs = NULL, *created = NULL;
+	_cleanup_free_ struct ferry_criu_kv *ext = NULL;
+	_cleanup_free_ struct ferry_criu_inherit_fd *inh = NULL;
+	_cleanup_strv_ char **owned = NULL;
+	_cleanup_spec_ ferry_spec_t *spec = NULL;
+	_cleanup_cgroup_ ferry_cgroup_t *cg = NULL;
+	_cleanup_close_ int images_fd = -1;
+	_cleanup_close_ int work_fd = -1;
+	_cleanup_close_ int null_fd = -1;
+	char *desc[3] = { NULL, NULL, NULL };
+	int file_fds[3] = { -1, -1, -1 };
+	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
+	struct ferry_criu_version v;
+	struct ferry_state st = { 0 };
+	const char *image_path = o->image_path ? o->image_path : "checkpoint";
+	const char *work_path = o->work_path ? o->work_path : image_path;
+	size_t n_ext = 0, n_owned = 0, n_inh = 0, n_masked = 0;
+	char buf[PATH_MAX];
+	pid_t pid = -1;
+
+	/* Everything that can be checked is checked before anything exists. */
+	if (realpath(o->bundle ? o->bundle : ".", buf) == NULL) {
+		ferry_error_sys(err, "bundle %s", o->bundle ? o->bundle : ".");
+		goto fail;
+	}
+	bundle = xstrdup(buf);
+	config_path = xasprintf("%s/config.json", bundle);
+	if (ferry_spec_load(config_path, &spec, err) < 0)
+		goto fail;
+	if (spec->root_path == NULL || *spec->root_path == '\0') {
+		ferry_error_set(err, EINVAL, "config.json: .root.path: required");
+		goto fail;
+	}
+	{
+		_cleanup_free_ char *p = spec->root_path[0] == '/' ? xstrdup(spec->root_path)
+								   : xasprintf("%s/%s", bundle, spec->root_path);
+		if (realpath(p, buf) == NULL) {
+			ferry_error_sys(err, "rootfs %s (config.json: .root.path)", p);
+			goto fail;
+		}
+		rootfs = xstrdup(buf);
+	}
+	images_fd = open(image_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (images_fd < 0) {
+		ferry_error_sys(err, "image directory %s", image_path);
+		goto fail;
+	}
+	if (realpath(image_path, buf) == NULL) {
+		ferry_error_sys(err, "image directory %s", image_path);
+		goto fail;
+	}
+	image_abs = xstrdup(buf);
+	if (faccessat(images_fd, "inventory.img", F_OK, 0) < 0) {
+		ferry_error_sys(err, "image directory %s: no inventory.img (not a CRIU checkpoint)", image_path);
+		goto fail;
+	}
+	if (read_descriptors(images_fd, desc, err) < 0)
+		goto fail;
+	if (ferry_criu_require(ctx, &criu, &v, err) < 0)
+		goto fail;
+	if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
+		goto fail;
+
+	if (ferry_container_dir_create(ctx, o->id, &d, err) < 0)
+		goto fail;
+	made_dir = true;
+	/* Only now: an existing id must fail before anything is made. */
+	if (ferry_mkdir_p(work_path, 0700, err) < 0)
+		goto fail;
+	work_fd = open(work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (work_fd < 0) {
+		ferry_error_sys(err, "work directory %s", work_path);
+		goto fail;
+	}
+	if (ferry_write_file_atomic_at(d.dir_fd, "config.json", spec->raw, strlen(spec->raw), 0600, err) < 0)
+		goto fail;
+	if (ferry_cgroup_create(cg_path, &spec->linux_.resources, 0, &cg, err) < 0)
+		goto fail;
+
+	/* runc's trick: CRIU wants the root as a mount point of its own. */
+	criu_root = xasprintf("%s/%s", d.path, CRIU_ROOT);
+	if (mkdir(criu_root, 0700) < 0 && errno != EEXIST) {
+		ferry_error_sys(err, "mkdir %s", criu_root);
+		goto fail;
+	}
+	if (mount(rootfs, criu_root, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		ferry_error_sys(err, "bind %s on %s", rootfs, criu_root);
+		goto fail;
+	}
+	mounted = true;
+
+	/* External mounts, from the restoring config: the point of migrating
+	 * is that host 2's directories show up where host 1's were. */
+	for (char **m = spec->linux_.masked_paths; m && *m; m++)
+		n_masked++;
+	ext = calloc(spec->n_mounts + n_masked + 1, sizeof(*ext));
+	owned = calloc(spec->n_mounts + 1, sizeof(*owned));
+	if (ext == NULL || owned == NULL) {
+		ferry_error_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct ferry_mount *m = &spec->mounts[i];
+		if (!m->bind)
+			continue;
+		owned[n_owned] = m->source[0] == '/' ? xstrdup(m->source) : xasprintf("%s/%s", bundle, m->source);
+		ext[n_ext++] = (struct ferry_criu_kv){ m->destination, owned[n_owned++] };
+	}
+	for (char **m = spec->linux_.masked_paths; m && *m; m++)
+		ext[n_ext++] = (struct ferry_criu_kv){ *m, "/dev/null" };
+	add_cgroup_mounts(spec, &ext, &n_ext, &owned, &n_owned);
+
+	/* Pipes the init had as stdio are outside the image: CRIU plugs in
+	 * ours (or /dev/null when detached) in their place. */
+	inh = calloc(6, sizeof(*inh));
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (inh == NULL || null_fd < 0) {
+		ferry_error_sys(err, "open /dev/null");
+		goto fail;
+	}
+	for (int i = 0; i < 3; i++)
+		if (strncmp(desc[i], "pipe:", 5) == 0)
+			inh[n_inh++] = (struct ferry_criu_inherit_fd){ desc[i], o->detach ? null_fd : i };
+	/* Host files the init had as stdio (see checkpoint.c): ours instead. */
+	{
+		_cleanup_free_ char *text = NULL;
+		size_t len = 0;
+		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
+
+		if (ferry_read_file_at(images_fd, "ferry-stdio-external", 4096, &text, &len, &e2) == 0) {
+			char *save = NULL;
+			for (char *l = strtok_r(text, "\n", &save); l && n_inh < 6; l = strtok_r(NULL, "\n", &save)) {
+				char key[128], kind;
+				int fd, off = 0;
+				if (sscanf(l, "%d %c %127s %n", &fd, &kind, key, &off) != 3 || fd < 0 || fd > 2 || !off)
+					continue;
+				owned = append_owned(owned, &n_owned, key);
+				if (kind == 'f') {
+					/* CRIU checks the size and restores the offset of a
+					 * regular file: only that same file will do. */
+					file_fds[fd] = open(l + off, O_RDWR | O_CLOEXEC);
+					if (file_fds[fd] < 0) {
+						ferry_error_sys(err, "fd %d of the checkpointed init was %s", fd, l + off);
+						goto fail;
+					}
+					fd = file_fds[fd];
+				} else if (o->detach || lseek(fd, 0, SEEK_CUR) < 0) {
+					/* A device such as the host's /dev/null: CRIU restores
+					 * its offset, which a pipe of ours cannot take. */
+					fd = null_fd;
+				}
+				inh[n_inh++] = (struct ferry_criu_inherit_fd){ owned[n_owned - 1], fd };
+			}
+		}
+	}
+
+	copts.criu_path = criu;
+	copts.images_dir_fd = images_fd;
+	copts.work_dir_fd = work_fd;
+	copts.log_file = "restore.log";
+	copts.root = criu_root;
+	copts.rst_sibling = true;
+	copts.manage_cgroups = true;
+	copts.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
+	copts.ext_mnt = ext;
+	copts.n_ext_mnt = n_ext;
+	copts.inherit_fd = inh;
+	copts.n_inherit_fd = n_inh;
+	copts.tcp_established = o->tcp_established;
+	copts.tcp_close = o->tcp_close;
+	copts.ext_unix_sk = o->ext_unix_sk;
+	copts.shell_job = o->shell_job;
+	copts.file_locks = o->file_locks;
+	copts.auto_dedup = o->auto_dedup;
+	/* The restored init must come back to us when the helper exits. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");
+		goto fail;
+	}
+	if (run_criu_in_cgroup(cg, &copts, &pid, err) < 0)
+		goto fail;
+	umount2(criu_root, MNT_DETACH);
+	rmdir(criu_root);
+	mounted = false;
+	if (o->print_stats)
+		print_restore_stats(images_fd);
+
+	created = ferry_now_rfc3339();
+	st.id = (char *) o->id;
+	st.pid = pid;
+	st.start_time = ferry_proc_start_time(pid);
+	st.bundle = bundle;
+	st.rootfs = rootfs;
+	st.created = created;
+	st.owner = "";
+	st.cgroup_path = cg_path;
+	st.host_pid_ns = !ferry_spec_has_ns(spec, CLONE_NEWPID);
+	st.restored_from = image_abs;
+	st.annotations = spec->annotations;
+	st.n_annotations = spec->n_annotations;
+	if (ferry_state_write(&d, &st, err) < 0)
+		goto fail;
+	if (o->pid_file && ferry_write_pid_file(o->pid_file, pid, err) < 0)
+		goto fail;
+	ferry_container_dir_close(&d);
+	for (int i = 0; i < 3; i++) {
+		free(desc[i]);
+		ferry_closep(&file_fds[i]);
+	}
+	if (o->detach) {
+		*exit_status = 0;
+		return 0;
+	}
+	{
+		int r = ferry_wait_foreground(pid, -1, exit_status, err);
+		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
+		if (ferry_container_delete(ctx, o->id, true, &e2) < 0)
+			pr_warn("restore %s: delete after exit: %s", o->id, e2.msg);
+		return r < 0 ? ferry_error_prefix(err, "restore %s", o->id) : 0;
+	}
+
+fail:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (mounted) {
+		umount2(criu_root, MNT_DETACH);
+		rmdir(criu_root);
+	}
+	if (cg) {
+		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
+		ferry_cgroup_kill(cg, SIGKILL, &e2);
+		if (ferry_cgroup_destroy(cg, &e2) < 0)
+			pr_warn("restore %s: cleanup: %s", o->id, e2.msg);
+	}
+	if (made_dir) {
+		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
+		if (ferry_container_dir_remove(&d, &e2) < 0)
+			pr_warn("restore %s: cleanup: %s", o->id, e2.msg);
+	}
+	if (o->pid_file && pid > 0)
+		unlink(o->pid_file);
+	for (int i = 0; i < 3; i++) {
+		free(desc[i]);
+		ferry_closep(&file_fds[i]);
+	}
+	return ferry_error_prefix(err, "restore %s", o->id);
+}

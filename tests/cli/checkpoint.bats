@@ -1,0 +1,204 @@
+#!/usr/bin/env bats
+# Checkpoint and restore through CRIU, as runc does them.  Workloads verify
+# their own state after restore (a counter that continues, an httpd that
+# answers from the restoring host's directory).
+
+load helpers
+
+setup() {
+	common_setup
+	IMG=$(mktemp -d /var/tmp/ferry-img.XXXXXX)
+	ID2="${ID}-r"
+}
+teardown() {
+	common_teardown
+	rm -rf "$IMG" "${BUNDLE2:-}"
+}
+
+counter_bundle() {
+	ARGS='["sh","-c","i=0; while :; do i=$((i+1)); echo $i > /tmp/c; sleep 0.1; done"]' make_bundle '
+		.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid","nodev"]}]'
+}
+
+counter_of() {
+	ferry exec "$1" cat /tmp/c
+}
+
+out_above() {
+	[ "$(tail -1 "$IMG/out")" -gt "$1" ]
+}
+
+counter_above() {
+	[ "$(counter_of "$1")" -gt "$2" ]
+}
+
+@test "checkpoint --help exits 0 (Podman probes it)" {
+	run "$FERRY" checkpoint --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *--image-path* ]]
+	run "$FERRY" restore --help
+	[ "$status" -eq 0 ]
+}
+
+@test "a counter checkpointed and restored under a new id continues" {
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 3
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	[ -s "$IMG/cp/inventory.img" ]
+	[ -s "$IMG/cp/descriptors.json" ]
+	run ferry list -q
+	[[ "$output" != *"$ID"* ]]
+	assert_no_leftovers "$ID"
+	# the counter's value at the checkpoint, read from the image's tmpfs
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	is_status "$ID2" running
+	before=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" "$before"
+	[ "$(ferry state "$ID2" | jq -r .status)" = running ]
+	# restored into its own cgroup
+	pid=$(ferry state "$ID2" | jq -r .pid)
+	grep -q "/ferry/$ID2\$" "/proc/$pid/cgroup"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+	! grep -q criu-root /proc/self/mountinfo
+}
+
+@test "the seed httpd restored from another bundle serves that bundle's directory" {
+	mkdir -p "$BUNDLE/www"
+	echo "host-A" >"$BUNDLE/www/index.html"
+	port=$((20000 + RANDOM % 20000))
+	ARGS="[\"/usr/sbin/httpd\",\"-f\",\"-p\",\"127.0.0.1:$port\",\"-h\",\"/var/www/html\"]" make_bundle "
+		.linux.namespaces |= map(select(.type != \"network\")) |
+		.root.readonly = true |
+		.mounts += [
+		  {\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\",\"nodev\"]},
+		  {\"destination\": \"/run\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\",\"nodev\"]},
+		  {\"destination\": \"/var/log/httpd\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\",\"nodev\"]},
+		  {\"destination\": \"/run/httpd\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\",\"nodev\"]},
+		  {\"destination\": \"/var/www/html\", \"type\": \"bind\", \"source\": \"$BUNDLE/www\", \"options\": [\"rbind\",\"rw\"]}
+		]"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	run wait_for curl -sf "http://127.0.0.1:$port/"
+	[ "$output" = "host-A" ]
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	run curl -sf --max-time 2 "http://127.0.0.1:$port/"
+	[ "$status" -ne 0 ]
+	# host 2: another bundle whose bind source holds other content
+	BUNDLE2=$(mktemp -d /var/tmp/ferry-bundle2.XXXXXX)
+	mkdir -p "$BUNDLE2/www"
+	echo "host-B" >"$BUNDLE2/www/index.html"
+	jq --arg src "$BUNDLE2/www" '(.mounts[] | select(.destination == "/var/www/html") | .source) = $src' \
+		"$BUNDLE/config.json" >"$BUNDLE2/config.json"
+	ferry restore -d -b "$BUNDLE2" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	run wait_for curl -sf "http://127.0.0.1:$port/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "host-B" ]
+	# still read-only
+	run ferry exec "$ID2" touch /etc/x
+	[ "$status" -ne 0 ]
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
+@test "checkpoint --leave-running keeps the container running" {
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	run ferry checkpoint --leave-running --print-stats --image-path "$IMG/cp" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"frozen time:"* ]]
+	[[ "$output" == *"pages written:"* ]]
+	[ -s "$IMG/cp/inventory.img" ]
+	is_status "$ID" running
+	v=$(counter_of "$ID")
+	wait_for counter_above "$ID" "$v"
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "checkpoint of a stopped or missing container fails clearly" {
+	run ferry checkpoint --image-path "$IMG/cp" nosuch
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"does not exist"* ]]
+	ARGS='["true"]' make_bundle
+	ferry create -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	ferry start "$ID"
+	wait_for is_status "$ID" stopped
+	run ferry checkpoint --image-path "$IMG/cp" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"stopped, not running"* ]]
+	is_status "$ID" stopped
+	ferry delete "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "pre-dump, lazy pages and page server are refused clearly" {
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	run ferry checkpoint --pre-dump --image-path "$IMG/cp" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"pre-dump"* ]]
+	run ferry checkpoint --lazy-pages --image-path "$IMG/cp" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not supported yet"* ]]
+	run ferry checkpoint --page-server 127.0.0.1:1 --image-path "$IMG/cp" "$ID"
+	[[ "$output" == *"not supported yet"* ]]
+	is_status "$ID" running
+	ferry delete -f "$ID"
+}
+
+@test "restore onto an existing id or from a missing image fails and leaves nothing" {
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"already exists"* ]]
+	is_status "$ID" running
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/none" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$IMG/none"* ]]
+	assert_no_leftovers "$ID2"
+	mkdir "$IMG/empty"
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/empty" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not a CRIU checkpoint"* ]]
+	assert_no_leftovers "$ID2"
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "host files the init had as stdio are handed over on restore" {
+	ARGS='["sh","-c","i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done"]' make_bundle
+	# create with our stdio: stdin the host's /dev/null, stdout a file
+	ferry create -b "$BUNDLE" "$ID" </dev/null >"$IMG/out" 2>/dev/null
+	ferry start "$ID"
+	wait_for test -s "$IMG/out"
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	last=$(tail -1 "$IMG/out")
+	grep -q '^0 c file\[' "$IMG/cp/ferry-stdio-external"
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	wait_for out_above "$last"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
+@test "a restore CRIU fails leaves nothing behind; a paused container stays paused" {
+	mkdir -p "$BUNDLE/data"
+	counter_bundle
+	jq --arg src "$BUNDLE/data" '.mounts += [{"destination": "/data", "type": "bind", "source": $src, "options": ["rbind"]}]' \
+		"$BUNDLE/config.json" >"$BUNDLE/c2" && mv "$BUNDLE/c2" "$BUNDLE/config.json"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	ferry pause "$ID"
+	ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
+	is_status "$ID" paused
+	ferry delete -f "$ID"
+	# the restoring host lacks the bind source: CRIU fails, its log is quoted
+	rmdir "$BUNDLE/data"
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"criu restore failed"*"restore.log"* ]]
+	assert_no_leftovers "$ID2"
+	! grep -q criu-root /proc/self/mountinfo
+}
