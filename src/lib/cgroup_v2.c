@@ -238,11 +238,8 @@ cg_v2_set_cpu(const struct ferry_cgroup *cg, int dfd, const struct ferry_resourc
 int
 cg_v2_set_cpuset(const struct ferry_cgroup *cg, int dfd, const struct ferry_resources *res, ferry_error_t *err)
 {
-	if (res->cpu_mems && *res->cpu_mems && cg_write(cg, dfd, "cpuset.mems", res->cpu_mems, err) < 0)
-		return -1;
-	if (res->cpu_cpus && *res->cpu_cpus && cg_write(cg, dfd, "cpuset.cpus", res->cpu_cpus, err) < 0)
-		return -1;
-	return 0;
+	/* cpuset keeps its v1 file names and ordering rule on cgroup2. */
+	return cg_v1_set_cpuset(cg, dfd, res, err);
 }
 
 int
