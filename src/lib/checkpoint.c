@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,23 +46,6 @@ ferry_criu_cg_mode_parse(const char *s, enum ferry_criu_cg_mode *out, ferry_erro
 	return ferry_error_set(err, EINVAL, "invalid --manage-cgroups-mode \"%s\" (soft, full, strict or ignore)", s);
 }
 
-/* Appends s as a JSON string. */
-static void
-json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char) *s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /*
  * runc's descriptors.json: what the init's stdio pointed to at dump time.
  * On restore, pipes among them ("pipe:[ino]") are external to the image and
@@ -70,13 +54,9 @@ json_string(FILE *f, const char *s)
 static int
 write_descriptors(int images_fd, pid_t pid, ferry_error_t *err)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	_cleanup_free_ char *text = NULL;
+	json_t *a = json_array();
 
-	if (f == NULL)
-		return ferry_error_sys(err, "open_memstream");
-	fputc('[', f);
 	for (int i = 0; i < 3; i++) {
 		char link[64], target[PATH_MAX];
 		ssize_t n;
@@ -86,14 +66,13 @@ write_descriptors(int images_fd, pid_t pid, ferry_error_t *err)
 		if (n < 0)
 			n = 0; /* a closed descriptor: runc records "" too */
 		target[n] = '\0';
-		if (i)
-			fputc(',', f);
-		json_string(f, target);
+		json_array_append_new(a, json_string(target));
 	}
-	fputc(']', f);
-	if (fclose(f) != 0)
-		return ferry_error_sys(err, "write descriptors.json");
-	return ferry_write_file_atomic_at(images_fd, "descriptors.json", buf, len, 0600, err);
+	text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (text == NULL)
+		return ferry_error_set(err, ENOMEM, "encode descriptors.json");
+	return ferry_write_file_atomic_at(images_fd, "descriptors.json", text, strlen(text), 0600, err);
 }
 
 static bool
