@@ -35,6 +35,8 @@ static const struct ferry_verb verbs[] = {
 	{ "generate", ferry_cmd_generate, "generate a config.json (oci-runtime-tool's flags)" },
 	{ "checkpoint", ferry_cmd_checkpoint, "checkpoint a running container (CRIU)" },
 	{ "restore", ferry_cmd_restore, "restore a container from a checkpoint (CRIU)" },
+	{ "migrate", ferry_cmd_migrate, "move a running container to another host (live migration)" },
+	{ "serve", ferry_cmd_serve, "receive migrating containers (the agent on every host)" },
 };
 
 static void

@@ -351,6 +351,8 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	copts.file_locks = o->file_locks;
 	copts.link_remap = o->link_remap;
 	copts.auto_dedup = o->auto_dedup;
+	if (o->tune)
+		o->tune(&copts, o->tune_data);
 	/* A paused container stays paused: CRIU thaws only what it froze. */
 	if (ferry_criu_rpc(FERRY_CRIU_DUMP, &copts, &res, err) < 0)
 		goto out;

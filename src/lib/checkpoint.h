@@ -27,6 +27,11 @@ struct ferry_checkpoint_opts {
 	const char *page_server;
 	enum ferry_criu_cg_mode manage_cgroups_mode;
 	bool print_stats;
+	/* Called with the CRIU request right before CRIU runs, so that a
+	 * caller (the migration) can add what the CLI has no flag for: a
+	 * connected page-server socket, TLS, a notification callback. */
+	void (*tune)(struct ferry_criu_opts *copts, void *data);
+	void *tune_data;
 };
 
 int ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint_opts *o, ferry_error_t *err);
@@ -47,6 +52,11 @@ struct ferry_restore_opts {
 	bool no_subreaper;
 	enum ferry_criu_cg_mode manage_cgroups_mode;
 	bool print_stats;
+	/* NULL: the config's cgroupsPath (or ferry's default for the id). */
+	const char *cgroup_path;
+	/* As for checkpoint: adjusts the CRIU request (lazy pages). */
+	void (*tune)(struct ferry_criu_opts *copts, void *data);
+	void *tune_data;
 };
 
 /* Restores the image as a new container o->id from the bundle's config

@@ -381,6 +381,11 @@ build_request(const struct action_info *ai, const struct ferry_criu_opts *o, con
 	SET_BOOL(mntns_compat_mode, o->mntns_compat_mode);
 	SET_BOOL(track_mem, o->track_mem);
 	SET_BOOL(manage_cgroups, o->manage_cgroups);
+	SET_BOOL(tls, o->tls);
+	SET_BOOL(tls_no_cn_verify, o->tls_no_cn_verify);
+	b->opts.tls_cacert = (char *) o->tls_cacert;
+	b->opts.tls_cert = (char *) o->tls_cert;
+	b->opts.tls_key = (char *) o->tls_key;
 
 	if (o->manage_cgroups_mode != FERRY_CRIU_CG_UNSET) {
 		static const CriuCgMode modes[] = {

@@ -185,6 +185,16 @@ struct ferry_criu_opts {
 	int ps_port;
 	int ps_fd;
 
+	/* TLS on the page-server connection (CRIU's own gnutls): PEM files;
+	 * both ends verify the peer against tls_cacert.  no_cn_verify: the
+	 * connection was handed over as ps_fd, so CRIU has no host name to
+	 * check the server's certificate against. */
+	bool tls;
+	bool tls_no_cn_verify;
+	const char *tls_cacert;
+	const char *tls_cert;
+	const char *tls_key;
+
 	int status_fd;      /* CRIU writes '\0' when a lazy-pages/page-server is ready */
 	int pidfd_store_sk; /* pidfds kept across pre-dumps to detect pid reuse */
 

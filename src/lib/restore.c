@@ -274,7 +274,9 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 		goto fail;
 	if (ferry_criu_require(ctx, &criu, &v, err) < 0)
 		goto fail;
-	if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
+	if (o->cgroup_path)
+		cg_path = xstrdup(o->cgroup_path);
+	else if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
 		goto fail;
 
 	if (ferry_container_dir_create(ctx, o->id, &d, err) < 0)
@@ -388,6 +390,8 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	copts.shell_job = o->shell_job;
 	copts.file_locks = o->file_locks;
 	copts.auto_dedup = o->auto_dedup;
+	if (o->tune)
+		o->tune(&copts, o->tune_data);
 	/* The restored init must come back to us when the helper exits. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");

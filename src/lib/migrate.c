@@ -1,0 +1,1036 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `ferry migrate`: the source side of a live migration.
+ *
+ * The commit rule.  CRIU dumps with the tree frozen and, before it kills
+ * the tree, asks through its post-dump notification whether it may (CRIU's
+ * own comment: "it might be a migration case").  ferry answers only after
+ * the destination has restored the container and taken the service IPs:
+ *
+ *   freeze -> dump -> [post-dump: send images, RESTORE, COMMIT] -> kill
+ *
+ * Any failure before COMMITTED arrives answers "no": CRIU then unlocks the
+ * network and lets go of the tree, ferry thaws it and puts the IPs back, so
+ * the container runs on where it was.  The destination discards what it
+ * made when the session ends without COMMIT.  Once COMMITTED is in, the
+ * container is the destination's.  If the link fails between sending
+ * COMMIT and reading COMMITTED nobody can know which side has it: ferry
+ * then leaves the source frozen (paused), never running twice, and says so.
+ *
+ * ferry freezes the cgroup itself before CRIU starts: CRIU then finds it
+ * frozen (no 100 ms FREEZING retry loop), keeps it frozen on a rollback so
+ * that the decision to thaw stays ferry's, and kills it on success.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "checkpoint.h"
+#include "config.h"
+#include "container.h"
+#include "container_internal.h"
+#include "criu.h"
+#include "criu_rpc.h"
+#include "criu_stats.h"
+#include "hostcheck.h"
+#include "log.h"
+#include "migrate.h"
+#include "netmove.h"
+#include "state.h"
+#include "transfer.h"
+#include "util.h"
+#include "wire.h"
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "migrate: "
+
+#define DEFAULT_WORK_DIR "/run/ferry-migrate"
+#define MAX_PHASES 16
+
+struct phase {
+	const char *name;
+	double start, end;
+};
+
+struct mig {
+	const ferry_ctx_t *ctx;
+	const struct ferry_migrate_opts *o;
+	ferry_tls_creds_t *creds;
+	ferry_tls_t *t;
+	char host[256];
+	char port[16];
+	char dest_name[256];
+	unsigned char token[FERRY_WIRE_TOKEN_LEN];
+	int ps_fd;
+	int timeout_ms;
+
+	enum ferry_migrate_mode mode;
+	char mode_why[256];
+	bool tcp_established;
+
+	struct ferry_state *st;
+	ferry_spec_t *spec;
+	char *criu;
+	char *work;   /* our work dir for this migration */
+	int images_fd;
+	int rootfs_fd;
+	bool sync_rootfs; /* writable and not shared: synced again while frozen */
+	bool was_paused;
+
+	struct phase phases[MAX_PHASES];
+	size_t n_phases;
+	double t0, t_freeze, t_committed, t_end;
+
+	struct ferry_transfer_stats presync, images, final_sync;
+	struct ferry_criu_stats dump_stats;
+	int64_t restore_ms, ip_ms, postcopy_ms;
+	bool ip_removed[64];
+
+	bool committed;
+	bool uncertain;
+	ferry_error_t cb_err;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static double
+ms_since(const struct mig *m, double t)
+{
+	return (t - m->t0) * 1000.0;
+}
+
+const char *
+ferry_migrate_mode_name(enum ferry_migrate_mode mode)
+{
+	switch (mode) {
+	case FERRY_MIGRATE_AUTO:
+		return "auto";
+	case FERRY_MIGRATE_LAZY:
+		return "lazy";
+	case FERRY_MIGRATE_STOP_COPY:
+		return "stop-copy";
+	case FERRY_MIGRATE_SHARED:
+		return "shared";
+	case FERRY_MIGRATE_PRE_COPY:
+		return "pre-copy";
+	}
+	return "?";
+}
+
+int
+ferry_migrate_mode_parse(const char *s, enum ferry_migrate_mode *out, ferry_error_t *err)
+{
+	for (int i = FERRY_MIGRATE_AUTO; i <= FERRY_MIGRATE_PRE_COPY; i++)
+		if (strcmp(s, ferry_migrate_mode_name((enum ferry_migrate_mode) i)) == 0) {
+			*out = (enum ferry_migrate_mode) i;
+			return 0;
+		}
+	return ferry_error_set(err, EINVAL, "--mode %s: not one of auto, lazy, stop-copy, shared, pre-copy", s);
+}
+
+bool
+ferry_fault(const char *point)
+{
+#if FERRY_FAULT_INJECTION
+	const char *f = getenv("FERRY_FAULT");
+	if (f && strcmp(f, point) == 0) {
+		pr_warn("fault injected at %s", point);
+		return true;
+	}
+#else
+	(void) point;
+#endif
+	return false;
+}
+
+#define FAULT(point, err) \
+	(ferry_fault(point) ? ferry_error_set(err, EIO, "fault injected at %s", point) : 0)
+
+/* ---------------------------------------------------------------- events */
+
+static void
+event(struct mig *m, const char *kind, json_t *fields)
+{
+	if (m->o->json) {
+		json_t *e = fields ? fields : json_object();
+		json_object_set_new(e, "event", json_string(kind));
+		json_object_set_new(e, "t_ms", json_real(ms_since(m, now_s())));
+		char *s = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (s) {
+			printf("%s\n", s);
+			fflush(stdout);
+			free(s);
+		}
+		json_decref(e);
+		return;
+	}
+	json_decref(fields);
+}
+
+static void
+phase_begin(struct mig *m, const char *name)
+{
+	if (m->n_phases < MAX_PHASES) {
+		m->phases[m->n_phases].name = name;
+		m->phases[m->n_phases].start = now_s();
+		m->phases[m->n_phases].end = 0;
+		m->n_phases++;
+	}
+	event(m, "phase-start", json_pack("{s:s}", "phase", name));
+	if (m->o->progress && !m->o->json) {
+		fprintf(stderr, "\r\033[K%-10s ...", name);
+		fflush(stderr);
+	}
+}
+
+static void
+phase_end(struct mig *m)
+{
+	struct phase *p;
+
+	if (m->n_phases == 0)
+		return;
+	p = &m->phases[m->n_phases - 1];
+	if (p->end != 0)
+		return;
+	p->end = now_s();
+	event(m, "phase-end", json_pack("{s:s, s:f}", "phase", p->name, "ms", (p->end - p->start) * 1000.0));
+}
+
+static void
+progress(uint64_t done, uint64_t total, void *data)
+{
+	struct mig *m = data;
+	static double last;
+	double t = now_s();
+
+	if (!m->o->progress || m->o->json || (t - last < 0.1 && done < total))
+		return;
+	last = t;
+	fprintf(stderr, "\r\033[K%-10s %6.1f / %.1f MiB", m->n_phases ? m->phases[m->n_phases - 1].name : "",
+		(double) done / 1048576.0, (double) total / 1048576.0);
+	fflush(stderr);
+}
+
+/* ---------------------------------------------------------------- network */
+
+static int
+split_host_port(const char *to, char *host, size_t hl, char *port, size_t pl, ferry_error_t *err)
+{
+	const char *colon;
+
+	if (to == NULL || *to == '\0')
+		return ferry_error_set(err, EINVAL, "--to: missing (HOST[:PORT])");
+	if (to[0] == '[') {
+		const char *end = strchr(to, ']');
+		if (end == NULL || (size_t) (end - to - 1) >= hl)
+			return ferry_error_set(err, EINVAL, "--to %s: bad [IPv6]:PORT", to);
+		snprintf(host, hl, "%.*s", (int) (end - to - 1), to + 1);
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL)
+			return ferry_error_set(err, EINVAL, "--to %s: bad [IPv6]:PORT", to);
+	} else {
+		colon = strrchr(to, ':');
+		if (colon && strchr(to, ':') != colon)
+			colon = NULL; /* a bare IPv6 address */
+		if ((size_t) (colon ? colon - to : (ptrdiff_t) strlen(to)) >= hl)
+			return ferry_error_set(err, EINVAL, "--to %s: host name too long", to);
+		snprintf(host, hl, "%.*s", (int) (colon ? colon - to : (ptrdiff_t) strlen(to)), to);
+	}
+	if (colon) {
+		uint64_t p;
+		if (ferry_parse_u64(colon + 1, &p) < 0 || p == 0 || p > 65535)
+			return ferry_error_set(err, EINVAL, "--to %s: bad port \"%s\"", to, colon + 1);
+		snprintf(port, pl, "%" PRIu64, p);
+	} else {
+		snprintf(port, pl, "%d", FERRY_MIGRATE_PORT);
+	}
+	if (*host == '\0')
+		return ferry_error_set(err, EINVAL, "--to %s: no host", to);
+	return 0;
+}
+
+/* A TCP connection with a bounded connect, then the preamble of kind. */
+static int
+dial(struct mig *m, enum ferry_conn_kind kind, ferry_error_t *err)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	uint8_t pre[FERRY_WIRE_PREAMBLE_LEN];
+	int rc, fd = -1, last_errno = 0;
+
+	rc = getaddrinfo(m->host, m->port, &hints, &res);
+	if (rc != 0)
+		return ferry_error_set(err, EHOSTUNREACH, "%s: %s", m->host, gai_strerror(rc));
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		struct pollfd p;
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			last_errno = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		if (poll(&p, 1, m->timeout_ms) <= 0) {
+			last_errno = ETIMEDOUT;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		if (soerr) {
+			last_errno = soerr;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		break;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		errno = last_errno ? last_errno : ECONNREFUSED;
+		return ferry_error_sys(err, "connect to %s port %s", m->host, m->port);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	{
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
+	}
+	ferry_wire_preamble_encode(pre, kind);
+	if (ferry_write_all(fd, pre, sizeof(pre)) < 0 ||
+	    (kind == FERRY_CONN_PAGES && ferry_write_all(fd, m->token, sizeof(m->token)) < 0)) {
+		ferry_error_sys(err, "%s: send preamble", m->host);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+hex_decode(const char *hex, unsigned char *out, size_t n)
+{
+	if (hex == NULL || strlen(hex) != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned int b;
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			return -1;
+		out[i] = (unsigned char) b;
+	}
+	return 0;
+}
+
+static json_t *
+local_features(void)
+{
+	return json_pack("{s:b, s:b, s:b}", "lazy_pages", ferry_host_has_userfaultfd(), "mem_track",
+			 ferry_host_has_soft_dirty(), "pipe_max_ok", ferry_host_raise_pipe_max_size() == 0);
+}
+
+/* ---------------------------------------------------------------- phases */
+
+static int
+connect_and_hello(struct mig *m, json_t **dest_features, ferry_error_t *err)
+{
+	char self[256] = "?";
+	json_t *hello, *ok = NULL;
+	const char *token = NULL, *name = NULL;
+	int fd, ret;
+
+	fd = dial(m, FERRY_CONN_CONTROL, err);
+	if (fd < 0)
+		return -1;
+	if (ferry_tls_client(fd, m->creds, m->host, m->timeout_ms, &m->t, err) < 0)
+		return ferry_error_prefix(err, "%s", m->host);
+	gethostname(self, sizeof(self) - 1);
+	hello = json_pack("{s:i, s:s, s:o}", "version", FERRY_WIRE_VERSION, "host", self, "features",
+			  local_features());
+	ret = ferry_wire_send_json(m->t, FERRY_MSG_HELLO, hello, err);
+	json_decref(hello);
+	if (ret < 0 || ferry_wire_expect(m->t, FERRY_MSG_HELLO_OK, "destination", &ok, err) < 0)
+		return -1;
+	if (ferry_wire_get_str(ok, "token", true, &token, err) < 0 ||
+	    hex_decode(token, m->token, sizeof(m->token)) < 0) {
+		json_decref(ok);
+		return ferry_error_set(err, EPROTO, "destination: HELLO_OK without a valid session token");
+	}
+	if (ferry_wire_get_str(ok, "host", false, &name, err) == 0 && name)
+		snprintf(m->dest_name, sizeof(m->dest_name), "%s", name);
+	*dest_features = json_incref(json_object_get(ok, "features"));
+	json_decref(ok);
+	return 0;
+}
+
+static bool
+feature(json_t *f, const char *k)
+{
+	return json_is_true(json_object_get(f, k));
+}
+
+static int
+choose_mode(struct mig *m, json_t *dest, ferry_error_t *err)
+{
+	json_t *src = local_features();
+	bool lazy_src = feature(src, "lazy_pages") && feature(src, "pipe_max_ok");
+	bool lazy_dst = feature(dest, "lazy_pages") && feature(dest, "pipe_max_ok");
+	bool track = feature(src, "mem_track") && feature(dest, "mem_track");
+	int ret = 0;
+
+	switch (m->o->mode) {
+	case FERRY_MIGRATE_AUTO:
+		if (m->o->shared_dir) {
+			m->mode = FERRY_MIGRATE_SHARED;
+			snprintf(m->mode_why, sizeof(m->mode_why), "--shared-dir given: images go through %s",
+				 m->o->shared_dir);
+		} else if (lazy_src && lazy_dst) {
+			m->mode = FERRY_MIGRATE_LAZY;
+			snprintf(m->mode_why, sizeof(m->mode_why),
+				 "userfaultfd works on both hosts: memory follows after the restore, so the "
+				 "freeze does not grow with memory size");
+		} else {
+			m->mode = FERRY_MIGRATE_STOP_COPY;
+			snprintf(m->mode_why, sizeof(m->mode_why), "no lazy pages on the %s (%s)",
+				 lazy_src ? "destination" : "source",
+				 feature(lazy_src ? dest : src, "lazy_pages") ? "fs.pipe-max-size below 4 MiB"
+									     : "no userfaultfd");
+		}
+		break;
+	case FERRY_MIGRATE_LAZY:
+		if (!lazy_src || !lazy_dst) {
+			ret = ferry_error_set(err, ENOTSUP,
+					      "--mode lazy: the %s cannot serve lazy pages (needs userfaultfd and "
+					      "fs.pipe-max-size >= 4 MiB; `ferry check` there says which)",
+					      lazy_src ? "destination" : "source");
+			break;
+		}
+		m->mode = FERRY_MIGRATE_LAZY;
+		snprintf(m->mode_why, sizeof(m->mode_why), "asked for");
+		break;
+	case FERRY_MIGRATE_PRE_COPY:
+		if (!track) {
+			ret = ferry_error_set(err, ENOTSUP,
+					      "--mode pre-copy: the %s has no soft-dirty memory tracking, so "
+					      "CRIU cannot pre-dump; use lazy or stop-copy",
+					      feature(src, "mem_track") ? "destination" : "source");
+			break;
+		}
+		ret = ferry_error_set(err, ENOTSUP,
+				      "--mode pre-copy: not implemented yet (no host here has soft-dirty tracking "
+				      "to test it on)");
+		break;
+	case FERRY_MIGRATE_SHARED:
+		if (m->o->shared_dir == NULL) {
+			ret = ferry_error_set(err, EINVAL, "--mode shared needs --shared-dir");
+			break;
+		}
+		m->mode = FERRY_MIGRATE_SHARED;
+		snprintf(m->mode_why, sizeof(m->mode_why), "asked for");
+		break;
+	case FERRY_MIGRATE_STOP_COPY:
+		m->mode = FERRY_MIGRATE_STOP_COPY;
+		snprintf(m->mode_why, sizeof(m->mode_why), "asked for");
+		break;
+	}
+	json_decref(src);
+	return ret;
+}
+
+/* Whether the container holds established TCP connections (its net
+ * namespace's /proc/net/tcp{,6}: state 01). */
+static bool
+has_established(pid_t pid)
+{
+	static const char *const files[] = { "tcp", "tcp6" };
+
+	for (size_t i = 0; i < 2; i++) {
+		char path[64], line[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, files[i]);
+		f = fopen(path, "re");
+		if (f == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char st[8];
+			if (sscanf(line, "%*s %*s %*s %7s", st) == 1 && strcmp(st, "01") == 0) {
+				fclose(f);
+				return true;
+			}
+		}
+		fclose(f);
+	}
+	return false;
+}
+
+static char *
+b64(const unsigned char *p, size_t n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc0(4 * ((n + 2) / 3) + 1), *o = out;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t) p[i] << 16 | (i + 1 < n ? (uint32_t) p[i + 1] << 8 : 0) |
+			     (i + 2 < n ? p[i + 2] : 0);
+		*o++ = tbl[(v >> 18) & 63];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < n ? tbl[v & 63] : '=';
+	}
+	return out;
+}
+
+static int
+preflight(struct mig *m, ferry_error_t *err)
+{
+	_cleanup_close_ int cpu_fd = -1;
+	_cleanup_free_ char *cpu = NULL, *cpu64 = NULL;
+	_cleanup_free_ char *cpu_dir = xasprintf("%s/cpuinfo", m->work);
+	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
+	size_t cpu_len = 0;
+	json_t *req, *ok = NULL;
+	const char *plan = NULL;
+	int ret;
+
+	/* CPU compatibility: CRIU's own check of this CPU's features against
+	 * the destination's (xsave layout, instruction set). */
+	if (ferry_mkdir_p(cpu_dir, 0700, err) < 0)
+		return -1;
+	cpu_fd = open(cpu_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cpu_fd < 0)
+		return ferry_error_sys(err, "%s", cpu_dir);
+	copts.criu_path = m->criu;
+	copts.images_dir_fd = cpu_fd;
+	copts.log_file = "cpuinfo-dump.log";
+	if (ferry_criu_rpc(FERRY_CRIU_CPUINFO_DUMP, &copts, NULL, err) < 0)
+		return ferry_error_prefix(err, "cpuinfo dump");
+	if (ferry_read_file_at(cpu_fd, "cpuinfo.img", 1 << 20, &cpu, &cpu_len, err) < 0)
+		return -1;
+	cpu64 = b64((unsigned char *) cpu, cpu_len);
+
+	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*, s:s, s:b}", "id", m->o->id, "config", m->spec->raw, "rootfs",
+			m->st->rootfs, "bundle", m->st->bundle, "mode", ferry_migrate_mode_name(m->mode), "shared_dir",
+			m->o->shared_dir, "cpuinfo", cpu64, "tcp_established", m->tcp_established);
+	if (req == NULL)
+		return ferry_error_set(err, ENOMEM, "preflight request");
+	ret = ferry_wire_send_json(m->t, FERRY_MSG_PREFLIGHT, req, err);
+	json_decref(req);
+	if (ret < 0 || ferry_wire_expect(m->t, FERRY_MSG_PREFLIGHT_OK, "destination", &ok, err) < 0)
+		return -1;
+	ferry_wire_get_str(ok, "rootfs", false, &plan, err);
+	event(m, "preflight", json_pack("{s:s, s:s, s:s}", "mode", ferry_migrate_mode_name(m->mode), "why",
+					m->mode_why, "rootfs", plan ? plan : "?"));
+	json_decref(ok);
+	return FAULT("src-preflight", err);
+}
+
+static int
+presync(struct mig *m, ferry_error_t *err)
+{
+	if (m->mode == FERRY_MIGRATE_SHARED)
+		return 0;
+	if (ferry_transfer_send_tree(m->t, m->rootfs_fd, "rootfs", false, NULL, progress, m, &m->presync, err) < 0)
+		return -1;
+	event(m, "presync", json_pack("{s:I, s:I, s:I}", "files", (json_int_t) m->presync.files, "bytes",
+				      (json_int_t) m->presync.bytes, "tree_bytes", (json_int_t) m->presync.total_bytes));
+	return FAULT("src-presync", err);
+}
+
+/* Puts back the IPs this migration removed. */
+static void
+restore_ips(struct mig *m)
+{
+	for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (!m->ip_removed[i])
+			continue;
+		if (ferry_net_addr_add(&m->o->ips[i], NULL, &e) < 0 || ferry_net_announce(&m->o->ips[i], 2, &e) < 0)
+			pr_warn("rollback: %s", e.msg);
+		m->ip_removed[i] = false;
+	}
+}
+
+/* The commit window: CRIU has the tree frozen and dumped and waits for
+ * our answer. */
+static int
+post_dump(struct mig *m, ferry_error_t *err)
+{
+	json_t *req, *ok = NULL;
+	int64_t v = 0;
+	int ret;
+
+	phase_end(m); /* dump */
+	if (FAULT("src-dump", err) < 0)
+		return -1;
+
+	if (m->mode != FERRY_MIGRATE_SHARED) {
+		phase_begin(m, "images");
+		if (ferry_transfer_send_tree(m->t, m->images_fd, "images", true, NULL, progress, m, &m->images, err) < 0)
+			return -1;
+		if (m->sync_rootfs &&
+		    ferry_transfer_send_tree(m->t, m->rootfs_fd, "rootfs", true, NULL, progress, m, &m->final_sync, err) < 0)
+			return -1;
+		phase_end(m);
+		if (FAULT("src-images", err) < 0)
+			return -1;
+	}
+
+	phase_begin(m, "restore");
+	req = json_pack("{s:b}", "tcp_established", m->tcp_established);
+	ret = ferry_wire_send_json(m->t, FERRY_MSG_RESTORE, req, err);
+	json_decref(req);
+	/* A restore of a big tree takes a while; its own bound. */
+	ferry_tls_set_timeout(m->t, m->timeout_ms * 4);
+	if (ret < 0 || ferry_wire_expect(m->t, FERRY_MSG_RESTORED, "destination", &ok, err) < 0)
+		return -1;
+	ferry_tls_set_timeout(m->t, m->timeout_ms);
+	ferry_wire_get_int(ok, "restore_ms", false, 0, INT64_MAX, &m->restore_ms, err);
+	json_decref(ok);
+	phase_end(m);
+	if (FAULT("src-restore", err) < 0)
+		return -1;
+
+	/* Network: the restored sockets exist now, so the destination can
+	 * take the address without answering the peers with RSTs. */
+	phase_begin(m, "network");
+	{
+		json_t *ips = json_array();
+		for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
+			char buf[128];
+			bool removed = false;
+			if (ferry_net_addr_del(&m->o->ips[i], &removed, err) < 0)
+				return ferry_error_prefix(err, "move %s", ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf)));
+			m->ip_removed[i] = removed;
+			json_array_append_new(ips, json_string(ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf))));
+		}
+		if (FAULT("src-commit", err) < 0) {
+			json_decref(ips);
+			return -1;
+		}
+		req = json_pack("{s:o}", "ips", ips);
+	}
+	ret = ferry_wire_send_json(m->t, FERRY_MSG_COMMIT, req, err);
+	json_decref(req);
+	if (ret < 0)
+		return -1;
+	/* From here the outcome is not ours alone to know. */
+	if (ferry_wire_expect(m->t, FERRY_MSG_COMMITTED, "destination", &ok, err) < 0) {
+		if (err->errno_ != EREMOTEIO)
+			m->uncertain = true;
+		return -1;
+	}
+	ferry_wire_get_int(ok, "ip_ms", false, 0, INT64_MAX, &v, err);
+	m->ip_ms = v;
+	json_decref(ok);
+	m->committed = true;
+	m->t_committed = now_s();
+	phase_end(m);
+	event(m, "committed", json_pack("{s:f}", "downtime_ms", (m->t_committed - m->t_freeze) * 1000.0));
+	return 0;
+}
+
+static int
+on_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err)
+{
+	struct mig *m = data;
+
+	(void) pid;
+	(void) fd;
+	if (strcmp(script, "post-dump") != 0)
+		return 0;
+	if (post_dump(m, err) == 0)
+		return 0;
+	/* Rollback (or, uncertain, hold): CRIU resumes the tree unless we
+	 * answer yes; the cgroup stays frozen because we froze it. */
+	if (!m->uncertain) {
+		_cleanup_free_ char *why = ferry_error_string(err);
+		json_t *a = json_pack("{s:s}", "reason", why);
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		ferry_wire_send_json(m->t, FERRY_MSG_ABORT, a, &e);
+		json_decref(a);
+		restore_ips(m);
+	}
+	/* In lazy mode CRIU would go on to serve pages after a "no": cut the
+	 * pages connection so that it fails at once instead. */
+	if (m->ps_fd >= 0)
+		shutdown(m->ps_fd, SHUT_RDWR);
+	return -1;
+}
+
+struct tune_data {
+	struct mig *m;
+};
+
+static void
+tune_dump(struct ferry_criu_opts *c, void *data)
+{
+	struct mig *m = data;
+
+	c->notify_scripts = true;
+	c->notify = on_notify;
+	c->notify_data = m;
+	/* Connections may be mid-handshake while frozen: their peers retry. */
+	c->tcp_skip_in_flight = m->tcp_established;
+	if (m->mode == FERRY_MIGRATE_SHARED)
+		return;
+	c->ps_fd = m->ps_fd;
+	c->lazy_pages = m->mode == FERRY_MIGRATE_LAZY;
+	c->tls = true;
+	c->tls_no_cn_verify = true;
+	c->tls_cacert = m->o->tls.ca;
+	c->tls_cert = m->o->tls.cert;
+	c->tls_key = m->o->tls.key;
+}
+
+static int
+dump(struct mig *m, ferry_error_t *err)
+{
+	struct ferry_checkpoint_opts co = { 0 };
+	_cleanup_free_ char *images = NULL, *work = xasprintf("%s/work", m->work);
+	json_t *req, *ok = NULL;
+	int ret;
+
+	if (m->mode == FERRY_MIGRATE_SHARED) {
+		char stamp[32];
+		snprintf(stamp, sizeof(stamp), "%ld", (long) time(NULL));
+		images = xasprintf("%s/%s-%s", m->o->shared_dir, m->o->id, stamp);
+	} else {
+		images = xasprintf("%s/images", m->work);
+	}
+	if (ferry_mkdir_p(images, 0700, err) < 0 || ferry_mkdir_p(work, 0700, err) < 0)
+		return -1;
+	m->images_fd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->images_fd < 0)
+		return ferry_error_sys(err, "%s", images);
+
+	phase_begin(m, "prepare");
+	req = json_pack("{s:s, s:s}", "mode", ferry_migrate_mode_name(m->mode), "images", images);
+	ret = ferry_wire_send_json(m->t, FERRY_MSG_DUMP, req, err);
+	json_decref(req);
+	if (ret < 0)
+		return -1;
+	if (m->mode != FERRY_MIGRATE_SHARED) {
+		m->ps_fd = dial(m, FERRY_CONN_PAGES, err);
+		if (m->ps_fd < 0)
+			return ferry_error_prefix(err, "pages connection");
+	}
+	if (ferry_wire_expect(m->t, FERRY_MSG_DUMP_READY, "destination", &ok, err) < 0)
+		return -1;
+	json_decref(ok);
+	phase_end(m);
+	if (m->o->preflight_only)
+		return 0;
+
+	/* Downtime starts here. */
+	phase_begin(m, "dump");
+	m->t_freeze = now_s();
+	if (!m->was_paused && ferry_container_pause(m->ctx, m->o->id, true, err) < 0)
+		return -1;
+	co.id = m->o->id;
+	co.image_path = images;
+	co.work_path = work;
+	co.tcp_established = m->tcp_established;
+	co.tcp_skip_in_flight = m->tcp_established;
+	co.manage_cgroups_mode = FERRY_CRIU_CG_SOFT;
+	co.tune = tune_dump;
+	co.tune_data = m;
+	ret = ferry_container_checkpoint(m->ctx, &co, err);
+	if (ret == 0) {
+		_cleanup_close_ int wfd = open(work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (wfd >= 0)
+			ferry_criu_read_stats(wfd, true, &m->dump_stats, &e);
+		if (m->dump_stats.frozen_time == 0 && ferry_criu_read_stats(m->images_fd, true, &m->dump_stats, &e) < 0)
+			pr_debug("no dump stats: %s", e.msg);
+	}
+	return ret;
+}
+
+static void
+report_text(struct mig *m, int ok, const ferry_error_t *err)
+{
+	FILE *out = stdout;
+	double downtime = m->committed ? (m->t_committed - m->t_freeze) * 1000.0 : 0;
+	uint64_t pages = m->dump_stats.pages_written + m->dump_stats.pages_lazy;
+
+	if (m->o->progress)
+		fprintf(stderr, "\r\033[K");
+	fprintf(out, "migration of %s to %s (%s): %s\n", m->o->id, m->dest_name[0] ? m->dest_name : m->host,
+		m->host, ok == 0 ? "done" : "FAILED");
+	fprintf(out, "  mode          %s (%s)\n", ferry_migrate_mode_name(m->mode), m->mode_why);
+	for (size_t i = 0; i < m->n_phases; i++) {
+		const struct phase *p = &m->phases[i];
+		fprintf(out, "  %-13s %8.1f ms\n", p->name, ((p->end ? p->end : m->t_end) - p->start) * 1000.0);
+	}
+	if (m->committed)
+		fprintf(out, "  downtime      %8.1f ms (freeze to the destination owning the container and its IPs)\n",
+			downtime);
+	if (m->dump_stats.frozen_time)
+		fprintf(out, "  criu          freezing %.1f ms, frozen %.1f ms, memdump %.1f ms, memwrite %.1f ms\n",
+			m->dump_stats.freezing_time / 1000.0, m->dump_stats.frozen_time / 1000.0,
+			m->dump_stats.memdump_time / 1000.0, m->dump_stats.memwrite_time / 1000.0);
+	fprintf(out, "  sent          rootfs %" PRIu64 " B in %" PRIu64 " files (of %" PRIu64 " B), images %" PRIu64
+		     " B, final sync %" PRIu64 " B\n",
+		m->presync.bytes, m->presync.files, m->presync.total_bytes, m->images.bytes, m->final_sync.bytes);
+	fprintf(out, "  memory        %" PRIu64 " pages (%.1f MiB)%s\n", pages, (double) pages * 4096 / 1048576.0,
+		m->mode == FERRY_MIGRATE_LAZY ? " served lazily" : "");
+	if (m->restore_ms)
+		fprintf(out, "  restore       %" PRId64 " ms on the destination\n", m->restore_ms);
+	if (m->mode == FERRY_MIGRATE_LAZY && m->committed)
+		fprintf(out, "  post-copy     %" PRId64 " ms until the last page\n", m->postcopy_ms);
+	if (ok != 0 && err && err->msg)
+		fprintf(out, "  error         %s\n", err->msg);
+	fflush(out);
+}
+
+static void
+report(struct mig *m, int ok, const ferry_error_t *err)
+{
+	json_t *ph, *r;
+
+	if (!m->o->json) {
+		report_text(m, ok, err);
+		return;
+	}
+	ph = json_array();
+	for (size_t i = 0; i < m->n_phases; i++) {
+		const struct phase *p = &m->phases[i];
+		json_array_append_new(ph, json_pack("{s:s, s:f}", "phase", p->name, "ms",
+						    ((p->end ? p->end : m->t_end) - p->start) * 1000.0));
+	}
+	r = json_pack("{s:s, s:s, s:s, s:s, s:o, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "result",
+		      ok == 0 ? "ok" : (m->uncertain ? "uncertain" : "rolled-back"), "id", m->o->id, "mode",
+		      ferry_migrate_mode_name(m->mode), "why", m->mode_why, "phases", ph, "downtime_ms",
+		      m->committed ? (m->t_committed - m->t_freeze) * 1000.0 : 0.0, "frozen_criu_us",
+		      (json_int_t) m->dump_stats.frozen_time, "rootfs_bytes", (json_int_t) m->presync.bytes,
+		      "images_bytes", (json_int_t) m->images.bytes, "final_sync_bytes", (json_int_t) m->final_sync.bytes,
+		      "pages", (json_int_t) (m->dump_stats.pages_written + m->dump_stats.pages_lazy), "restore_ms",
+		      (json_int_t) m->restore_ms, "postcopy_ms", (json_int_t) m->postcopy_ms, "ip_ms",
+		      (json_int_t) m->ip_ms, "committed", m->committed);
+	if (ok != 0 && err && err->msg)
+		json_object_set_new(r, "error", json_string(err->msg));
+	event(m, "result", r);
+}
+
+/* After a commit: what the source still owes. */
+static void
+finish_source(struct mig *m)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	_cleanup_free_ char *owned = NULL;
+
+	/* CRIU's network lock leaves DROP rules for the moved connections in
+	 * a netns it does not own (the host's): only a restore here would
+	 * lift them, and the next container with that address needs them
+	 * gone. */
+	for (size_t i = 0; i < m->o->n_ips; i++) {
+		int n = ferry_net_criu_unlock_leftovers(&m->o->ips[i], &e);
+		if (n < 0) {
+			pr_warn("%s", e.msg);
+			ferry_error_clear(&e);
+		}
+	}
+	/* A bundle `ferry serve` made when the container arrived here goes
+	 * with it. */
+	owned = xasprintf("%s/.ferry-owned", m->st->bundle);
+	if (access(owned, F_OK) == 0) {
+		_cleanup_close_ int parent = -1;
+		_cleanup_free_ char *dir = xstrdup(m->st->bundle);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			parent = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (parent >= 0 && ferry_rm_rf_at(parent, slash + 1, &e) < 0)
+				pr_warn("remove bundle %s: %s", m->st->bundle, e.msg);
+		}
+	}
+}
+
+int
+ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_error_t *err)
+{
+	struct mig mm = { .ctx = ctx, .o = o, .ps_fd = -1, .images_fd = -1, .rootfs_fd = -1 };
+	struct mig *m = &mm;
+	struct ferry_container_dir d;
+	bool dir_open = false;
+	json_t *dest_features = NULL;
+	enum ferry_status s;
+	int ret = -1;
+
+	m->t0 = now_s();
+	m->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	if (!ferry_id_valid(o->id))
+		return ferry_error_set(err, EINVAL, "invalid container id \"%s\"", o->id ? o->id : "");
+	if (o->n_ips > 64)
+		return ferry_error_set(err, EINVAL, "--move-ip: at most 64 addresses");
+	if (split_host_port(o->to, m->host, sizeof(m->host), m->port, sizeof(m->port), err) < 0)
+		return -1;
+	if (o->mode == FERRY_MIGRATE_SHARED && o->shared_dir == NULL)
+		return ferry_error_set(err, EINVAL, "--mode shared needs --shared-dir");
+	if (o->shared_dir && o->shared_dir[0] != '/')
+		return ferry_error_set(err, EINVAL, "--shared-dir %s: must be an absolute path", o->shared_dir);
+	if (ferry_tls_creds_load(&o->tls, &m->creds, err) < 0)
+		return -1;
+
+	phase_begin(m, "preflight");
+	if (ferry_container_dir_open(ctx, o->id, &d, err) < 0)
+		goto out;
+	dir_open = true;
+	if (ferry_container_load(&d, &m->st, &m->spec, err) < 0)
+		goto out;
+	s = ferry_state_status(&d, m->st);
+	/* The lock is not ours to hold through the dump: checkpoint takes it. */
+	ferry_container_dir_close(&d);
+	dir_open = false;
+	if (s != FERRY_STATUS_RUNNING && s != FERRY_STATUS_PAUSED) {
+		ferry_error_set(err, EINVAL, "container \"%s\" is %s, not running", o->id, ferry_status_name(s));
+		goto out;
+	}
+	m->was_paused = s == FERRY_STATUS_PAUSED;
+	if (ferry_criu_require(ctx, &m->criu, &(struct ferry_criu_version){ 0 }, err) < 0)
+		goto out;
+	m->tcp_established = o->tcp_established < 0 ? has_established(m->st->pid) : o->tcp_established;
+	m->rootfs_fd = open(m->st->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->rootfs_fd < 0) {
+		ferry_error_sys(err, "rootfs %s", m->st->rootfs);
+		goto out;
+	}
+	{
+		char stamp[64];
+		snprintf(stamp, sizeof(stamp), "%s-%ld-%d", o->id, (long) time(NULL), (int) getpid());
+		m->work = xasprintf("%s/%s", o->work_dir ? o->work_dir : DEFAULT_WORK_DIR, stamp);
+		if (ferry_mkdir_p(m->work, 0700, err) < 0)
+			goto out;
+	}
+	if (connect_and_hello(m, &dest_features, err) < 0)
+		goto out;
+	if (choose_mode(m, dest_features, err) < 0)
+		goto out;
+	m->sync_rootfs = m->mode != FERRY_MIGRATE_SHARED && !m->spec->root_readonly;
+	if (preflight(m, err) < 0)
+		goto out;
+	phase_end(m);
+
+	phase_begin(m, "presync");
+	if (presync(m, err) < 0)
+		goto out;
+	phase_end(m);
+
+	if (dump(m, err) < 0) {
+		/* CRIU has let go of the tree: thaw it unless nobody can say
+		 * where the container lives now. */
+		if (m->t_freeze != 0 && !m->uncertain && !m->was_paused) {
+			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+			if (ferry_container_pause(ctx, o->id, false, &e) < 0)
+				pr_warn("rollback: %s", e.msg);
+		}
+		restore_ips(m);
+		if (m->uncertain)
+			ferry_error_prefix(err, "the destination may or may not have committed; \"%s\" stays paused "
+						"here: check `ferry list` on %s, then `ferry delete -f %s` or `ferry "
+						"resume %s` here",
+					   o->id, m->host, o->id, o->id);
+		else if (m->committed)
+			ferry_error_prefix(err, "post-copy failed after the commit; the destination kills its copy "
+						"and \"%s\" runs on here",
+					   o->id);
+		else if (m->t_freeze != 0)
+			ferry_error_prefix(err, "rolled back, \"%s\" runs on here", o->id);
+		goto out;
+	}
+	if (o->preflight_only) {
+		json_t *a = json_pack("{s:s}", "reason", "preflight only");
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		ferry_wire_send_json(m->t, FERRY_MSG_ABORT, a, &e);
+		json_decref(a);
+		if (!o->json)
+			printf("preflight of %s to %s: ok (mode %s: %s)\n", o->id, m->host, ferry_migrate_mode_name(m->mode),
+			       m->mode_why);
+		ret = 0;
+		goto out_quiet;
+	}
+	if (m->mode == FERRY_MIGRATE_LAZY) {
+		json_t *pc = NULL;
+		bool pc_ok = false;
+		phase_begin(m, "post-copy");
+		if (ferry_wire_expect(m->t, FERRY_MSG_POSTCOPY_DONE, "destination", &pc, err) < 0)
+			goto committed_out;
+		ferry_wire_get_int(pc, "ms", false, 0, INT64_MAX, &m->postcopy_ms, err);
+		ferry_wire_get_bool(pc, "ok", &pc_ok, err);
+		json_decref(pc);
+		phase_end(m);
+		if (!pc_ok) {
+			ferry_error_set(err, EIO, "post-copy failed on the destination");
+			goto committed_out;
+		}
+	}
+	{
+		json_t *bye = json_object();
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		ferry_wire_send_json(m->t, FERRY_MSG_BYE, bye, &e);
+		json_decref(bye);
+	}
+	finish_source(m);
+	ret = 0;
+	goto out;
+committed_out:
+	/* The container was committed to the destination: the source copy
+	 * is gone whatever happens next; report what we know. */
+	finish_source(m);
+out:
+	m->t_end = now_s();
+	phase_end(m);
+	report(m, ret, err);
+out_quiet:
+	if (dir_open)
+		ferry_container_dir_close(&d);
+	if (m->work && (ret == 0 || !getenv("FERRY_KEEP_WORK"))) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		_cleanup_free_ char *parent = xstrdup(m->work);
+		char *slash = strrchr(parent, '/');
+		_cleanup_close_ int pfd = -1;
+		if (slash) {
+			*slash = '\0';
+			pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			/* Logs of a failed migration stay (their path is in the error). */
+			if (pfd >= 0 && ret == 0)
+				ferry_rm_rf_at(pfd, slash + 1, &e);
+		}
+	}
+	if (m->images_fd >= 0)
+		close(m->images_fd);
+	if (m->rootfs_fd >= 0)
+		close(m->rootfs_fd);
+	if (m->ps_fd >= 0)
+		close(m->ps_fd);
+	json_decref(dest_features);
+	ferry_tls_close(m->t);
+	ferry_tls_creds_free(m->creds);
+	ferry_state_free(m->st);
+	ferry_spec_free(m->spec);
+	free(m->criu);
+	free(m->work);
+	return ret < 0 ? ferry_error_prefix(err, "migrate %s to %s", o->id, m->host) : 0;
+}

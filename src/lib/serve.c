@@ -1,0 +1,1093 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `ferry serve`: the destination side of a live migration.
+ *
+ * The listener forks one process per connection.  A control connection
+ * does its TLS handshake there and becomes a session: it checks the
+ * request (preflight), receives the rootfs and the images into directories
+ * it owns, runs CRIU (page server or lazy-pages daemon, then the restore)
+ * and, on COMMIT, takes the service IPs.  A pages connection only carries
+ * the session token: its process hands the socket (SCM_RIGHTS) to the
+ * session through a unix socket in the session's 0700 directory and exits;
+ * CRIU then runs its own mutual TLS over it.
+ *
+ * Until COMMIT the session owns nothing it cannot undo: a failure, ABORT,
+ * or the source going away makes it kill what it restored, drop the IPs it
+ * added and remove what it created.  After COMMITTED the container is this
+ * host's, whatever happens to the connection.
+ *
+ * Not yet privilege-separated (issue 7): the session parses network input
+ * as root.  The parsing is confined to wire.c/xfer.c decoders, which are
+ * fuzzed, and every path from the peer is confined to the session's
+ * directories.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "checkpoint.h"
+#include "container.h"
+#include "criu.h"
+#include "criu_rpc.h"
+#include "hostcheck.h"
+#include "log.h"
+#include "migrate.h"
+#include "netmove.h"
+#include "spec.h"
+#include "state.h"
+#include "transfer.h"
+#include "util.h"
+#include "wire.h"
+
+#undef LOG_PREFIX
+#define LOG_PREFIX "serve: "
+
+#define DEFAULT_WORK_ROOT "/run/ferry-serve"
+#define DEFAULT_BUNDLE_ROOT "/var/lib/ferry/bundles"
+#define OWNED_MARK ".ferry-owned"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop(int sig)
+{
+	(void) sig;
+	stop_requested = 1;
+}
+
+struct sess {
+	const ferry_ctx_t *ctx;
+	const struct ferry_serve_opts *o;
+	ferry_tls_t *t;
+	int timeout_ms;
+	char tokenhex[2 * FERRY_WIRE_TOKEN_LEN + 1];
+	char *dir; /* <work_root>/<token> */
+	char *images, *work;
+	int pages_listen;
+	char *criu;
+
+	char *id;
+	enum ferry_migrate_mode mode;
+	bool tcp_established;
+	ferry_spec_t *spec;
+	json_t *config;
+	char *src_rootfs, *src_bundle, *shared_dir;
+	char *bundle;   /* what the restore uses */
+	char *rootfs;   /* absolute */
+	bool bundle_made;
+	bool in_place;
+	int rootfs_fd;
+
+	pid_t criu_pid; /* page server or lazy-pages daemon */
+	int ps_fd;
+	bool restored;
+	bool committed;
+	struct ferry_ipaddr ips[64];
+	bool ip_added[64];
+	size_t n_ips;
+	double t_restored;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static int
+b64_decode(const char *in, unsigned char **out, size_t *len)
+{
+	size_t n = strlen(in), o = 0;
+	unsigned char *buf;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (n % 4 != 0)
+		return -1;
+	buf = malloc(n / 4 * 3 + 1);
+	if (buf == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char c = in[i];
+		int v;
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+')
+			v = 62;
+		else if (c == '/')
+			v = 63;
+		else if (c == '=' && i >= n - 2)
+			continue;
+		else {
+			free(buf);
+			return -1;
+		}
+		acc = acc << 6 | (uint32_t) v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[o++] = (unsigned char) (acc >> bits);
+		}
+	}
+	*out = buf;
+	*len = o;
+	return 0;
+}
+
+static int
+reply(struct sess *s, uint32_t type, json_t *j, ferry_error_t *err)
+{
+	int ret = ferry_wire_send_json(s->t, type, j ? j : json_object(), err);
+	json_decref(j ? j : NULL);
+	return ret;
+}
+
+/* Receives the pages connection the listener hands over. */
+static int
+accept_pages(struct sess *s, ferry_error_t *err)
+{
+	struct pollfd p = { .fd = s->pages_listen, .events = POLLIN };
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	_cleanup_close_ int conn = -1;
+
+	if (poll(&p, 1, s->timeout_ms) <= 0)
+		return ferry_error_set(err, ETIMEDOUT, "the source opened no pages connection");
+	conn = accept4(s->pages_listen, NULL, NULL, SOCK_CLOEXEC);
+	if (conn < 0)
+		return ferry_error_sys(err, "accept pages connection");
+	if (recvmsg(conn, &mh, MSG_CMSG_CLOEXEC) != 1)
+		return ferry_error_sys(err, "receive pages connection");
+	c = CMSG_FIRSTHDR(&mh);
+	if (c == NULL || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return ferry_error_set(err, EPROTO, "no socket with the pages connection");
+	memcpy(&s->ps_fd, CMSG_DATA(c), sizeof(int));
+	return 0;
+}
+
+/* Runs CRIU's page server or lazy-pages daemon in the foreground as our
+ * child, on the pages connection, with CRIU's TLS. */
+static int
+spawn_criu_pages(struct sess *s, ferry_error_t *err)
+{
+	bool lazy = s->mode == FERRY_MIGRATE_LAZY;
+	int status_pipe[2] = { -1, -1 };
+	pid_t pid;
+	char *argv[40];
+	int a = 0;
+
+	if (lazy && pipe2(status_pipe, O_CLOEXEC) < 0)
+		return ferry_error_sys(err, "pipe");
+	argv[a++] = s->criu;
+	argv[a++] = lazy ? "lazy-pages" : "page-server";
+	argv[a++] = "-D";
+	argv[a++] = s->images;
+	argv[a++] = "-W";
+	argv[a++] = s->work;
+	argv[a++] = "-o";
+	argv[a++] = lazy ? "lazy-pages.log" : "page-server.log";
+	argv[a++] = "-v4";
+	if (lazy)
+		argv[a++] = "--page-server";
+	argv[a++] = "--ps-socket";
+	argv[a++] = "3";
+	argv[a++] = "--tls";
+	argv[a++] = "--tls-no-cn-verify";
+	argv[a++] = "--tls-cacert";
+	argv[a++] = (char *) s->o->tls.ca;
+	argv[a++] = "--tls-cert";
+	argv[a++] = (char *) s->o->tls.cert;
+	argv[a++] = "--tls-key";
+	argv[a++] = (char *) s->o->tls.key;
+	if (lazy) {
+		argv[a++] = "--status-fd";
+		argv[a++] = "4";
+	}
+	argv[a] = NULL;
+
+	pid = fork();
+	if (pid < 0) {
+		ferry_error_sys(err, "fork");
+		goto fail;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		if (dup2(s->ps_fd, 3) < 0 || (lazy && dup2(status_pipe[1], 4) < 0))
+			_exit(127);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+		}
+		ferry_close_fds_from(lazy ? 5 : 4, NULL, 0);
+		execv(s->criu, argv);
+		_exit(127);
+	}
+	s->criu_pid = pid;
+	close(s->ps_fd);
+	s->ps_fd = -1;
+	if (lazy) {
+		struct pollfd p = { .fd = status_pipe[0], .events = POLLIN };
+		char c;
+		close(status_pipe[1]);
+		status_pipe[1] = -1;
+		/* The daemon says '\0' once its socket for the restore listens. */
+		if (poll(&p, 1, s->timeout_ms) <= 0 || read(status_pipe[0], &c, 1) != 1) {
+			close(status_pipe[0]);
+			return ferry_error_set(err, EIO, "criu lazy-pages did not start (log: %s/lazy-pages.log)",
+					       s->work);
+		}
+		close(status_pipe[0]);
+	}
+	return 0;
+fail:
+	if (status_pipe[0] >= 0)
+		close(status_pipe[0]);
+	if (status_pipe[1] >= 0)
+		close(status_pipe[1]);
+	return -1;
+}
+
+static int
+wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
+{
+	int status = 0;
+	double until = now_s() + timeout_ms / 1000.0;
+	_cleanup_close_ int wfd = -1;
+
+	for (;;) {
+		pid_t r = waitpid(s->criu_pid, &status, timeout_ms < 0 ? 0 : WNOHANG);
+		if (r == s->criu_pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return ferry_error_sys(err, "waitpid criu");
+		if (timeout_ms >= 0 && now_s() > until)
+			return ferry_error_set(err, ETIMEDOUT, "criu %s still running after %d ms", log, timeout_ms);
+		usleep(2000);
+	}
+	s->criu_pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	wfd = open(s->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	{
+		_cleanup_free_ char *errs = wfd >= 0 ? ferry_criu_log_errors(wfd, log, 3) : NULL;
+		return ferry_error_set(err, EIO, "criu %s failed (status 0x%x)%s%s (log: %s/%s)", log, status,
+				       errs ? ": " : "", errs ? errs : "", s->work, log);
+	}
+}
+
+/* ---------------------------------------------------------------- rollback */
+
+static void
+rollback(struct sess *s, const char *why)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	pr_warn("session %s: rolling back%s%s", s->id ? s->id : "?", why ? ": " : "", why ? why : "");
+	if (s->criu_pid > 0) {
+		kill(s->criu_pid, SIGKILL);
+		waitpid(s->criu_pid, NULL, 0);
+		s->criu_pid = 0;
+	}
+	if (s->restored) {
+		if (ferry_container_delete(s->ctx, s->id, true, &e) < 0) {
+			pr_warn("rollback: %s", e.msg);
+			ferry_error_clear(&e);
+		}
+		s->restored = false;
+	}
+	for (size_t i = 0; i < s->n_ips; i++) {
+		if (!s->ip_added[i])
+			continue;
+		if (ferry_net_addr_del(&s->ips[i], NULL, &e) < 0) {
+			pr_warn("rollback: %s", e.msg);
+			ferry_error_clear(&e);
+		}
+		s->ip_added[i] = false;
+	}
+	if (s->bundle_made && s->bundle) {
+		_cleanup_close_ int root = open(s->o->bundle_root ? s->o->bundle_root : DEFAULT_BUNDLE_ROOT,
+						O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root >= 0 && ferry_rm_rf_at(root, s->id, &e) < 0)
+			pr_warn("rollback: %s", e.msg);
+		s->bundle_made = false;
+	}
+}
+
+/* ---------------------------------------------------------------- steps */
+
+static int
+do_hello(struct sess *s, ferry_error_t *err)
+{
+	json_t *h = NULL;
+	int64_t v = 0;
+	char self[256] = "?";
+	struct ferry_criu_version cv = { 0 };
+	_cleanup_free_ char *cvs = NULL;
+	int ret;
+
+	if (ferry_wire_expect(s->t, FERRY_MSG_HELLO, "source", &h, err) < 0)
+		return -1;
+	ret = ferry_wire_get_int(h, "version", true, 0, 65535, &v, err);
+	json_decref(h);
+	if (ret < 0)
+		return -1;
+	if (v != FERRY_WIRE_VERSION)
+		return ferry_error_set(err, EPROTO, "the source speaks protocol %" PRId64 ", this host %d", v,
+				       FERRY_WIRE_VERSION);
+	if (ferry_criu_require(s->ctx, &s->criu, &cv, err) < 0)
+		return -1;
+	cvs = xasprintf("%d.%d.%d", cv.major, cv.minor, cv.sublevel);
+	gethostname(self, sizeof(self) - 1);
+	return reply(s, FERRY_MSG_HELLO_OK,
+		     json_pack("{s:i, s:s, s:s, s:s, s:{s:b, s:b, s:b}}", "version", FERRY_WIRE_VERSION, "host", self,
+			       "token", s->tokenhex, "criu", cvs, "features", "lazy_pages",
+			       ferry_host_has_userfaultfd(), "mem_track", ferry_host_has_soft_dirty(), "pipe_max_ok",
+			       ferry_host_raise_pipe_max_size() == 0),
+		     err);
+}
+
+static bool
+container_exists(struct sess *s, const char *id)
+{
+	struct ferry_container_dir d;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	if (ferry_container_dir_open(s->ctx, id, &d, &e) < 0)
+		return false;
+	ferry_container_dir_close(&d);
+	return true;
+}
+
+static int
+check_cpu(struct sess *s, const char *cpu64, ferry_error_t *err)
+{
+	_cleanup_free_ unsigned char *img = NULL;
+	_cleanup_free_ char *dir = xasprintf("%s/cpuinfo", s->dir);
+	_cleanup_close_ int fd = -1;
+	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
+	size_t len;
+
+	if (b64_decode(cpu64, &img, &len) < 0 || len == 0 || len > (1 << 20))
+		return ferry_error_set(err, EPROTO, "\"cpuinfo\": not base64");
+	if (ferry_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ferry_error_sys(err, "%s", dir);
+	if (ferry_write_file_atomic_at(fd, "cpuinfo.img", img, len, 0600, err) < 0)
+		return -1;
+	copts.criu_path = s->criu;
+	copts.images_dir_fd = fd;
+	copts.log_file = "cpuinfo-check.log";
+	if (ferry_criu_rpc(FERRY_CRIU_CPUINFO_CHECK, &copts, NULL, err) < 0)
+		return ferry_error_prefix(err, "this CPU cannot run what the source's CPU ran");
+	return 0;
+}
+
+static int
+do_preflight(struct sess *s, const json_t *req, ferry_error_t *err)
+{
+	const char *id, *config, *rootfs, *bundle, *mode, *shared, *cpu;
+	const char *plan;
+	bool tcp = false;
+	struct stat sb;
+
+	if (ferry_wire_get_str(req, "id", true, &id, err) < 0 || ferry_wire_get_str(req, "config", true, &config, err) < 0 ||
+	    ferry_wire_get_str(req, "rootfs", true, &rootfs, err) < 0 ||
+	    ferry_wire_get_str(req, "bundle", true, &bundle, err) < 0 ||
+	    ferry_wire_get_str(req, "mode", true, &mode, err) < 0 ||
+	    ferry_wire_get_str(req, "shared_dir", false, &shared, err) < 0 ||
+	    ferry_wire_get_str(req, "cpuinfo", true, &cpu, err) < 0 || ferry_wire_get_bool(req, "tcp_established", &tcp, err) < 0)
+		return ferry_error_prefix(err, "PREFLIGHT");
+	if (!ferry_id_valid(id))
+		return ferry_error_set(err, EINVAL, "invalid container id \"%s\"", id);
+	s->id = xstrdup(id);
+	if (ferry_migrate_mode_parse(mode, &s->mode, err) < 0 || s->mode == FERRY_MIGRATE_AUTO ||
+	    s->mode == FERRY_MIGRATE_PRE_COPY)
+		return ferry_error_set(err, EPROTO, "mode \"%s\" cannot be asked of a destination", mode);
+	s->tcp_established = tcp;
+	if (container_exists(s, id))
+		return ferry_error_set(err, EEXIST, "a container \"%s\" already exists here", id);
+	if (ferry_spec_parse(config, strlen(config), "config.json (from the source)", &s->spec, err) < 0)
+		return -1;
+	s->config = json_loads(config, 0, NULL);
+	if (s->config == NULL)
+		return ferry_error_set(err, EPROTO, "config.json: not JSON");
+	/* Bind mounts are this host's: their sources must be here. */
+	for (size_t i = 0; i < s->spec->n_mounts; i++) {
+		const struct ferry_mount *mt = &s->spec->mounts[i];
+		if (!mt->bind)
+			continue;
+		if (mt->source == NULL || mt->source[0] != '/')
+			return ferry_error_set(err, EINVAL,
+					       "bind mount %s: source \"%s\" is relative to the source's bundle; "
+					       "migration needs absolute bind sources",
+					       mt->destination, mt->source ? mt->source : "");
+		if (stat(mt->source, &sb) < 0)
+			return ferry_error_sys(err, "bind mount %s: source %s is missing on this host", mt->destination,
+					       mt->source);
+	}
+	if (s->mode == FERRY_MIGRATE_LAZY && !(ferry_host_has_userfaultfd() && ferry_host_raise_pipe_max_size() == 0))
+		return ferry_error_set(err, ENOTSUP,
+				       "lazy pages do not work on this host (userfaultfd, or fs.pipe-max-size < 4 MiB "
+				       "and not raisable: sysctl -w fs.pipe-max-size=4194304)");
+	if (check_cpu(s, cpu, err) < 0)
+		return -1;
+	s->src_rootfs = xstrdup(rootfs);
+	s->src_bundle = xstrdup(bundle);
+	if (s->mode == FERRY_MIGRATE_SHARED) {
+		if (shared == NULL || shared[0] != '/')
+			return ferry_error_set(err, EINVAL, "shared mode without an absolute shared directory");
+		if (stat(shared, &sb) < 0 || !S_ISDIR(sb.st_mode))
+			return ferry_error_sys(err, "shared directory %s is not visible on this host", shared);
+		if (stat(rootfs, &sb) < 0 || !S_ISDIR(sb.st_mode))
+			return ferry_error_sys(err, "shared mode: the rootfs %s is not visible on this host", rootfs);
+		{
+			_cleanup_free_ char *cfg = xasprintf("%s/config.json", bundle);
+			if (stat(cfg, &sb) < 0)
+				return ferry_error_sys(err, "shared mode: the bundle's %s is not visible on this host", cfg);
+		}
+		s->shared_dir = xstrdup(shared);
+		s->bundle = xstrdup(bundle);
+		s->rootfs = xstrdup(rootfs);
+		plan = "shared";
+	} else {
+		/* A read-only rootfs already here with the same content is used
+		 * where it is: decided when its manifest arrives. */
+		plan = s->spec->root_readonly && stat(rootfs, &sb) == 0 && S_ISDIR(sb.st_mode) ? "in-place-if-same"
+											      : "copy";
+	}
+	if (ferry_fault("dst-preflight"))
+		return ferry_error_set(err, EIO, "fault injected at dst-preflight");
+	return reply(s, FERRY_MSG_PREFLIGHT_OK, json_pack("{s:s}", "rootfs", plan), err);
+}
+
+/* The bundle directory this host keeps for a received container. */
+static int
+make_bundle(struct sess *s, ferry_error_t *err)
+{
+	const char *root = s->o->bundle_root ? s->o->bundle_root : DEFAULT_BUNDLE_ROOT;
+	_cleanup_free_ char *mark = NULL;
+	struct stat sb;
+
+	if (s->bundle)
+		return 0;
+	s->bundle = xasprintf("%s/%s", root, s->id);
+	if (s->rootfs == NULL)
+		s->rootfs = xasprintf("%s/rootfs", s->bundle);
+	mark = xasprintf("%s/" OWNED_MARK, s->bundle);
+	if (ferry_mkdir_p(root, 0700, err) < 0)
+		return -1;
+	if (mkdir(s->bundle, 0700) < 0) {
+		/* One left by an earlier visit of this container is ours to
+		 * reuse: only what changed is sent again. */
+		if (errno != EEXIST || stat(mark, &sb) < 0)
+			return ferry_error_sys(err, "bundle %s", s->bundle);
+	} else {
+		s->bundle_made = true;
+		if (ferry_write_file(mark, "", err) < 0)
+			return -1;
+	}
+	if (!s->in_place && mkdir(s->rootfs, 0755) < 0 && errno != EEXIST)
+		return ferry_error_sys(err, "%s", s->rootfs);
+	return 0;
+}
+
+static int
+recv_noop(struct sess *s, ferry_error_t *err)
+{
+	json_t *done = NULL;
+
+	if (reply(s, FERRY_MSG_NEED, json_pack("{s:[], s:i}", "files", "bytes", 0), err) < 0 ||
+	    ferry_wire_expect(s->t, FERRY_MSG_FILES_DONE, "source", &done, err) < 0)
+		return -1;
+	json_decref(done);
+	return reply(s, FERRY_MSG_SYNCED, NULL, err);
+}
+
+static int
+do_manifest(struct sess *s, const json_t *msg, ferry_error_t *err)
+{
+	const char *tree;
+	bool final = false;
+	struct ferry_transfer_stats st;
+
+	if (ferry_wire_get_str(msg, "tree", true, &tree, err) < 0 || ferry_wire_get_bool(msg, "final", &final, err) < 0)
+		return ferry_error_prefix(err, "MANIFEST");
+	if (s->id == NULL)
+		return ferry_error_set(err, EPROTO, "MANIFEST before PREFLIGHT");
+	if (strcmp(tree, "images") == 0) {
+		_cleanup_close_ int fd = -1;
+		if (s->images == NULL || s->mode == FERRY_MIGRATE_SHARED)
+			return ferry_error_set(err, EPROTO, "images before DUMP");
+		fd = open(s->images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return ferry_error_sys(err, "%s", s->images);
+		/* No prune: the page server already wrote the memory here. */
+		return ferry_transfer_recv_tree(s->t, fd, msg, false, 0, &st, err);
+	}
+	if (strcmp(tree, "rootfs") != 0)
+		return ferry_error_set(err, EPROTO, "MANIFEST of an unknown tree \"%s\"", tree);
+	if (s->mode == FERRY_MIGRATE_SHARED)
+		return ferry_error_set(err, EPROTO, "rootfs sent in shared mode");
+	if (!final && !s->bundle && s->spec->root_readonly) {
+		_cleanup_manifest_ struct ferry_xfer_manifest m = { 0 };
+		_cleanup_close_ int fd = open(s->src_rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		bool same = false;
+		if (fd >= 0 && ferry_xfer_manifest_from_json(json_object_get(msg, "manifest"), &m, err) == 0 &&
+		    ferry_xfer_matches(fd, &m, &same, err) == 0 && same) {
+			s->in_place = true;
+			s->rootfs = xstrdup(s->src_rootfs);
+			pr_info("%s: rootfs %s already here, not sent", s->id, s->rootfs);
+			if (make_bundle(s, err) < 0)
+				return -1;
+			return recv_noop(s, err);
+		}
+		ferry_error_clear(err);
+	}
+	if (s->in_place)
+		return final ? recv_noop(s, err) : ferry_error_set(err, EPROTO, "rootfs sent twice");
+	if (make_bundle(s, err) < 0)
+		return -1;
+	if (s->rootfs_fd < 0) {
+		s->rootfs_fd = open(s->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->rootfs_fd < 0)
+			return ferry_error_sys(err, "%s", s->rootfs);
+	}
+	return ferry_transfer_recv_tree(s->t, s->rootfs_fd, msg, true, 0, &st, err);
+}
+
+/* config.json of the bundle: the source's, with this host's rootfs. */
+static int
+write_config(struct sess *s, ferry_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -1;
+	json_t *root;
+
+	if (s->mode == FERRY_MIGRATE_SHARED)
+		return 0; /* the bundle is the source's own, seen through the share */
+	root = json_object_get(s->config, "root");
+	if (!json_is_object(root))
+		return ferry_error_set(err, EINVAL, "config.json: no .root");
+	json_object_set_new(root, "path", json_string(s->rootfs));
+	text = json_dumps(s->config, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fd = open(s->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (text == NULL || fd < 0)
+		return ferry_error_sys(err, "bundle %s", s->bundle);
+	return ferry_write_file_atomic_at(fd, "config.json", text, strlen(text), 0600, err);
+}
+
+static int
+do_dump(struct sess *s, const json_t *msg, ferry_error_t *err)
+{
+	const char *mode, *images;
+
+	if (ferry_wire_get_str(msg, "mode", true, &mode, err) < 0 || ferry_wire_get_str(msg, "images", false, &images, err) < 0)
+		return ferry_error_prefix(err, "DUMP");
+	if (s->id == NULL)
+		return ferry_error_set(err, EPROTO, "DUMP before PREFLIGHT");
+	if (strcmp(mode, ferry_migrate_mode_name(s->mode)) != 0)
+		return ferry_error_set(err, EPROTO, "DUMP in mode %s, PREFLIGHT said %s", mode,
+				       ferry_migrate_mode_name(s->mode));
+	if (s->mode == FERRY_MIGRATE_SHARED) {
+		_cleanup_free_ char *real = NULL;
+		char buf[PATH_MAX];
+		size_t l = strlen(s->shared_dir);
+		/* The images must be where the share is, nowhere else. */
+		if (images == NULL || realpath(images, buf) == NULL)
+			return ferry_error_sys(err, "shared images %s are not visible here", images ? images : "(none)");
+		if (strncmp(buf, s->shared_dir, l) != 0 || (buf[l] != '/' && buf[l] != '\0'))
+			return ferry_error_set(err, EACCES, "images %s are outside the shared directory %s", buf,
+					       s->shared_dir);
+		s->images = xstrdup(buf);
+		s->work = xasprintf("%s/work", s->dir);
+		if (ferry_mkdir_p(s->work, 0700, err) < 0)
+			return -1;
+		return reply(s, FERRY_MSG_DUMP_READY, NULL, err);
+	}
+	if (s->bundle == NULL && make_bundle(s, err) < 0)
+		return -1;
+	if (write_config(s, err) < 0)
+		return -1;
+	s->images = xasprintf("%s/images", s->dir);
+	s->work = xasprintf("%s/work", s->dir);
+	if (ferry_mkdir_p(s->images, 0700, err) < 0 || ferry_mkdir_p(s->work, 0700, err) < 0)
+		return -1;
+	if (accept_pages(s, err) < 0 || spawn_criu_pages(s, err) < 0)
+		return -1;
+	if (ferry_fault("dst-dump"))
+		return ferry_error_set(err, EIO, "fault injected at dst-dump");
+	return reply(s, FERRY_MSG_DUMP_READY, NULL, err);
+}
+
+static void
+tune_restore(struct ferry_criu_opts *c, void *data)
+{
+	struct sess *s = data;
+
+	c->lazy_pages = s->mode == FERRY_MIGRATE_LAZY;
+}
+
+static int
+do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
+{
+	struct ferry_restore_opts ro = { 0 };
+	_cleanup_free_ char *cg = NULL;
+	_cleanup_free_ char *bundle = NULL;
+	bool tcp = s->tcp_established;
+	double t;
+	int status = 0;
+
+	if (ferry_wire_get_bool(msg, "tcp_established", &tcp, err) < 0)
+		return ferry_error_prefix(err, "RESTORE");
+	if (s->images == NULL)
+		return ferry_error_set(err, EPROTO, "RESTORE before DUMP");
+	if (s->mode == FERRY_MIGRATE_STOP_COPY && wait_criu(s, s->timeout_ms, "page-server.log", err) < 0)
+		return ferry_error_prefix(err, "receiving memory");
+	if (s->mode == FERRY_MIGRATE_SHARED) {
+		/* The bundle is the source's: only our own work goes here. */
+	}
+	if (ferry_fault("dst-restore"))
+		return ferry_error_set(err, EIO, "fault injected at dst-restore");
+	if (s->o->cgroup_parent)
+		cg = xasprintf("%s/%s", s->o->cgroup_parent, s->id);
+	t = now_s();
+	ro.id = s->id;
+	ro.bundle = s->bundle;
+	ro.image_path = s->images;
+	ro.work_path = s->work;
+	ro.detach = true;
+	ro.tcp_established = tcp;
+	ro.cgroup_path = cg;
+	ro.tune = tune_restore;
+	ro.tune_data = s;
+	if (ferry_container_restore(s->ctx, &ro, &status, err) < 0)
+		return -1;
+	s->restored = true;
+	s->t_restored = now_s();
+	return reply(s, FERRY_MSG_RESTORED,
+		     json_pack("{s:I}", "restore_ms", (json_int_t) ((s->t_restored - t) * 1000.0)), err);
+}
+
+static int
+do_commit(struct sess *s, const json_t *msg, ferry_error_t *err)
+{
+	json_t *ips = json_object_get(msg, "ips"), *v;
+	double t = now_s();
+	size_t i;
+
+	if (!s->restored)
+		return ferry_error_set(err, EPROTO, "COMMIT before RESTORED");
+	if (!json_is_array(ips) || json_array_size(ips) > 64)
+		return ferry_error_set(err, EPROTO, "COMMIT: \"ips\" is not a list of at most 64 addresses");
+	json_array_foreach (ips, i, v) {
+		if (!json_is_string(v) || ferry_ipaddr_parse(json_string_value(v), &s->ips[i], err) < 0)
+			return ferry_error_prefix(err, "COMMIT: ips[%zu]", i);
+		s->n_ips = i + 1;
+		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
+			return -1;
+		if (ferry_net_announce(&s->ips[i], 3, err) < 0) {
+			pr_warn("%s", err->msg);
+			ferry_error_clear(err);
+		}
+	}
+	if (ferry_fault("dst-commit"))
+		return ferry_error_set(err, EIO, "fault injected at dst-commit");
+	s->committed = true;
+	return reply(s, FERRY_MSG_COMMITTED, json_pack("{s:I}", "ip_ms", (json_int_t) ((now_s() - t) * 1000.0)), err);
+}
+
+/* Lazy mode, after the commit: the daemon exits once every page is in. */
+static int
+do_postcopy(struct sess *s, ferry_error_t *err)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	bool ok;
+
+	ok = wait_criu(s, -1, "lazy-pages.log", &e) == 0;
+	if (!ok) {
+		/* Memory that never arrived cannot be made up: the copy here
+		 * must not run on with holes in it. */
+		pr_err("session %s: post-copy failed: %s", s->id, e.msg);
+		s->committed = false;
+		rollback(s, "post-copy failed");
+	}
+	return reply(s, FERRY_MSG_POSTCOPY_DONE,
+		     json_pack("{s:b, s:I, s:s*}", "ok", ok, "ms", (json_int_t) ((now_s() - s->t_restored) * 1000.0),
+			       "error", ok ? NULL : e.msg),
+		     err);
+}
+
+static void
+session_free(struct sess *s)
+{
+	if (s->criu_pid > 0) {
+		kill(s->criu_pid, SIGKILL);
+		waitpid(s->criu_pid, NULL, 0);
+	}
+	if (s->pages_listen >= 0)
+		close(s->pages_listen);
+	if (s->ps_fd >= 0)
+		close(s->ps_fd);
+	if (s->rootfs_fd >= 0)
+		close(s->rootfs_fd);
+	ferry_spec_free(s->spec);
+	json_decref(s->config);
+	free(s->criu);
+	free(s->id);
+	free(s->src_rootfs);
+	free(s->src_bundle);
+	free(s->shared_dir);
+	free(s->bundle);
+	free(s->rootfs);
+	free(s->images);
+	free(s->work);
+	free(s->dir);
+}
+
+/* Removes the session directory; after a failure only the CRIU logs stay. */
+static void
+session_cleanup_dir(struct sess *s, bool ok)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	const char *root = s->o->work_root ? s->o->work_root : DEFAULT_WORK_ROOT;
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int sfd = -1;
+
+	if (rfd < 0)
+		return;
+	if (ok) {
+		ferry_rm_rf_at(rfd, s->tokenhex, &e);
+		return;
+	}
+	sfd = openat(rfd, s->tokenhex, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sfd >= 0) {
+		/* Page images are memory (tmpfs): never keep them. */
+		ferry_rm_rf_at(sfd, "images", &e);
+		unlinkat(sfd, "pages.sock", 0);
+	}
+	pr_warn("session %s: logs kept in %s/%s", s->id ? s->id : "?", root, s->tokenhex);
+}
+
+static int
+session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_t *t)
+{
+	struct sess ss = { .ctx = ctx, .o = o, .t = t, .pages_listen = -1, .ps_fd = -1, .rootfs_fd = -1 };
+	struct sess *s = &ss;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	ferry_error_t *err = &e;
+	unsigned char token[FERRY_WIRE_TOKEN_LEN];
+	const char *root = o->work_root ? o->work_root : DEFAULT_WORK_ROOT;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	bool ok = false, bye = false;
+
+	s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	if (getrandom(token, sizeof(token), 0) != (ssize_t) sizeof(token)) {
+		ferry_error_sys(err, "getrandom");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(token); i++)
+		snprintf(s->tokenhex + 2 * i, 3, "%02x", token[i]);
+	s->dir = xasprintf("%s/%s", root, s->tokenhex);
+	if (ferry_mkdir_p(root, 0700, err) < 0 || mkdir(s->dir, 0700) < 0) {
+		if (!ferry_error_isset(err))
+			ferry_error_sys(err, "%s", s->dir);
+		goto out;
+	}
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/pages.sock", s->dir) >= (int) sizeof(sa.sun_path)) {
+		ferry_error_set(err, ENAMETOOLONG, "--work-root %s: too long for a unix socket path", root);
+		goto out;
+	}
+	s->pages_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->pages_listen < 0 || bind(s->pages_listen, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+	    listen(s->pages_listen, 2) < 0) {
+		ferry_error_sys(err, "%s", sa.sun_path);
+		goto out;
+	}
+	ferry_tls_set_timeout(t, s->timeout_ms);
+	if (do_hello(s, err) < 0)
+		goto out;
+
+	for (;;) {
+		_cleanup_free_ char *buf = NULL;
+		json_t *msg = NULL;
+		uint32_t type;
+		size_t len;
+		int r = 0;
+
+		/* A restored container waits on us only until COMMIT; a
+		 * committed lazy one until its last page: no bound then. */
+		if (ferry_wire_recv(t, &type, &buf, &len, err) < 0)
+			goto out;
+		if (type == FERRY_MSG_FILE_DATA) {
+			ferry_error_set(err, EPROTO, "file data outside a transfer");
+			goto out;
+		}
+		if (ferry_wire_json_decode(type, buf, len, &msg, err) < 0)
+			goto out;
+		switch (type) {
+		case FERRY_MSG_PREFLIGHT:
+			r = s->id ? ferry_error_set(err, EPROTO, "PREFLIGHT twice") : do_preflight(s, msg, err);
+			break;
+		case FERRY_MSG_MANIFEST:
+			r = do_manifest(s, msg, err);
+			break;
+		case FERRY_MSG_DUMP:
+			r = do_dump(s, msg, err);
+			break;
+		case FERRY_MSG_RESTORE:
+			r = do_restore(s, msg, err);
+			break;
+		case FERRY_MSG_COMMIT:
+			r = do_commit(s, msg, err);
+			if (r == 0 && s->mode == FERRY_MIGRATE_LAZY)
+				r = do_postcopy(s, err);
+			break;
+		case FERRY_MSG_ABORT: {
+			const char *why = json_string_value(json_object_get(msg, "reason"));
+			ferry_error_set(err, ECANCELED, "the source aborted: %s", why ? why : "(no reason)");
+			r = -1;
+			break;
+		}
+		case FERRY_MSG_ERROR: {
+			const char *why = json_string_value(json_object_get(msg, "error"));
+			ferry_error_set(err, ECANCELED, "the source failed: %s", why ? why : "(no reason)");
+			r = -1;
+			break;
+		}
+		case FERRY_MSG_BYE:
+			bye = true;
+			break;
+		default:
+			r = ferry_error_set(err, EPROTO, "unexpected %s", ferry_wire_msg_name(type));
+			break;
+		}
+		json_decref(msg);
+		if (r < 0) {
+			/* Say why, unless it was the source that gave up. */
+			if (err->errno_ != ECANCELED) {
+				_cleanup_free_ char *m = ferry_error_string(err);
+				ferry_wire_send_error(t, m);
+			}
+			goto out;
+		}
+		if (bye)
+			break;
+	}
+	ok = true;
+out:
+	if (!ok) {
+		_cleanup_free_ char *m = ferry_error_string(err);
+		if (s->committed)
+			pr_warn("session %s: %s (after the commit: the container stays here)", s->id ? s->id : "?", m);
+		else
+			rollback(s, m);
+	} else {
+		pr_info("session %s: migrated in (%s)", s->id, ferry_migrate_mode_name(s->mode));
+	}
+	if (s->dir)
+		session_cleanup_dir(s, ok || s->committed);
+	session_free(s);
+	ferry_tls_close(t);
+	return ok ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- listener */
+
+static int
+hand_over_pages(const struct ferry_serve_opts *o, int fd, ferry_error_t *err)
+{
+	unsigned char token[FERRY_WIRE_TOKEN_LEN];
+	char hex[2 * FERRY_WIRE_TOKEN_LEN + 1];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, b = 'P';
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	_cleanup_close_ int us = -1;
+	size_t got = 0;
+
+	while (got < sizeof(token)) {
+		ssize_t n = read(fd, token + got, sizeof(token) - got);
+		if (n <= 0)
+			return ferry_error_set(err, EPROTO, "pages connection: no session token");
+		got += (size_t) n;
+	}
+	for (size_t i = 0; i < sizeof(token); i++)
+		snprintf(hex + 2 * i, 3, "%02x", token[i]);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s/pages.sock", o->work_root ? o->work_root : DEFAULT_WORK_ROOT,
+		 hex);
+	us = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (us < 0 || connect(us, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+		return ferry_error_set(err, EPROTO, "pages connection for an unknown session");
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(us, &mh, 0) != 1)
+		return ferry_error_sys(err, "hand over the pages connection");
+	return 0;
+}
+
+static void
+connection(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_creds_t *creds, int fd,
+	   const char *peer)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	uint8_t pre[FERRY_WIRE_PREAMBLE_LEN];
+	enum ferry_conn_kind kind;
+	struct timeval tv = { .tv_sec = 10 };
+	ferry_tls_t *t = NULL;
+	size_t got = 0;
+
+	/* A peer that connects and says nothing is dropped soon. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (got < sizeof(pre)) {
+		ssize_t n = read(fd, pre + got, sizeof(pre) - got);
+		if (n <= 0) {
+			pr_warn("%s: closed before the preamble", peer);
+			_exit(1);
+		}
+		got += (size_t) n;
+	}
+	if (ferry_wire_preamble_decode(pre, &kind, &e) < 0) {
+		pr_warn("%s: %s", peer, e.msg);
+		_exit(1);
+	}
+	if (kind == FERRY_CONN_PAGES) {
+		if (hand_over_pages(o, fd, &e) < 0) {
+			pr_warn("%s: %s", peer, e.msg);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	if (ferry_tls_server(fd, creds, 10000, &t, &e) < 0) {
+		pr_warn("%s: refused: %s", peer, e.msg);
+		_exit(1);
+	}
+	pr_info("%s: session with %s", peer, ferry_tls_peer(t));
+	/* 10 and up: a session ended (the listener counts them for --once). */
+	_exit(10 + session(ctx, o, t));
+}
+
+static int
+listen_on(const char *spec, ferry_error_t *err)
+{
+	char host[256], *colon;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res = NULL;
+	int fd = -1, one = 1, rc;
+
+	if (spec == NULL)
+		return ferry_error_set(err, EINVAL, "--listen ADDR:PORT is required");
+	snprintf(host, sizeof(host), "%s", spec[0] == '[' ? spec + 1 : spec);
+	colon = strrchr(host, ':');
+	if (colon == NULL)
+		return ferry_error_set(err, EINVAL, "--listen %s: expected ADDR:PORT", spec);
+	*colon = '\0';
+	if (spec[0] == '[' && colon > host && colon[-1] == ']')
+		colon[-1] = '\0';
+	rc = getaddrinfo(*host ? host : NULL, colon + 1, &hints, &res);
+	if (rc != 0)
+		return ferry_error_set(err, EINVAL, "--listen %s: %s", spec, gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 16) < 0) {
+		ferry_error_sys(err, "--listen %s", spec);
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+ferry_serve(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_error_t *err)
+{
+	_cleanup_tls_creds_ ferry_tls_creds_t *creds = NULL;
+	_cleanup_close_ int lfd = -1;
+	struct sigaction sa = { .sa_handler = on_stop };
+	int max = o->max_sessions > 0 ? o->max_sessions : 4;
+	int running = 0, sessions_done = 0;
+
+	if (ferry_tls_creds_load(&o->tls, &creds, err) < 0)
+		return ferry_error_prefix(err, "serve");
+	if (ferry_mkdir_p(o->work_root ? o->work_root : DEFAULT_WORK_ROOT, 0700, err) < 0)
+		return ferry_error_prefix(err, "serve");
+	lfd = listen_on(o->listen, err);
+	if (lfd < 0)
+		return ferry_error_prefix(err, "serve");
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pr_info("listening on %s", o->listen);
+	/* Tests wait for this line. */
+	fprintf(stderr, "ferry serve: listening on %s\n", o->listen);
+
+	while (!stop_requested) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char peer[INET6_ADDRSTRLEN + 8] = "?";
+		int status, cfd;
+		pid_t pid;
+
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			running--;
+			if (WIFEXITED(status) && WEXITSTATUS(status) >= 10)
+				sessions_done++;
+		}
+		if (o->once && sessions_done > 0)
+			break;
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		cfd = accept4(lfd, (struct sockaddr *) &ss, &sl, SOCK_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		getnameinfo((struct sockaddr *) &ss, sl, peer, sizeof(peer), NULL, 0, NI_NUMERICHOST);
+		if (running >= max) {
+			pr_warn("%s: refused, %d sessions running", peer, running);
+			close(cfd);
+			continue;
+		}
+		pid = fork();
+		if (pid == 0) {
+			close(lfd);
+			lfd = -1;
+			connection(ctx, o, creds, cfd, peer);
+		}
+		close(cfd);
+		if (pid > 0)
+			running++;
+	}
+	return 0;
+}
