@@ -1,0 +1,854 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Moving a service address: rtnetlink for the address itself, gratuitous
+ * ARP / unsolicited NA so that neighbours update their caches at once
+ * instead of after their entries time out (seconds to minutes, during
+ * which the old host would still get the traffic), and removal of the
+ * iptables rules CRIU's per-connection network lock leaves behind.
+ *
+ * Raw rtnetlink rather than exec'ing ip(8): every request is acked, and
+ * the kernel's errno (EEXIST, EADDRNOTAVAIL) tells "already done" apart
+ * from a failure without parsing a tool's messages.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/icmp6.h>
+#include <netinet/if_ether.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "netmove: "
+#include "log.h"
+#include "netmove.h"
+#include "util.h"
+
+extern char **environ;
+
+/* ---- parse / format ------------------------------------------------------ */
+
+static size_t
+addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static unsigned int
+max_prefix(int family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+int
+ferry_ipaddr_parse(const char *s, struct ferry_ipaddr *out, ferry_error_t *err)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash, *at, *p;
+	unsigned long prefix = 0;
+	size_t alen;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL || *s == '\0')
+		return ferry_error_set(err, EINVAL, "empty address (expected ADDR/PREFIX[@DEV])");
+	at = strchr(s, '@');
+	slash = strchr(s, '/');
+	if (slash == NULL || (at && slash > at))
+		return ferry_error_set(err, EINVAL, "%s: missing prefix length (expected ADDR/PREFIX[@DEV])", s);
+	alen = (size_t) (slash - s);
+	if (alen == 0 || alen >= sizeof(buf))
+		return ferry_error_set(err, EINVAL, "%s: bad address \"%.*s\"", s, (int) (alen < 64 ? alen : 64), s);
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+		out->family = AF_INET6;
+	else
+		return ferry_error_set(err, EINVAL, "%s: bad address \"%s\" (neither IPv4 nor IPv6)", s, buf);
+
+	/* digits only: strtoul would take "+24", " 24" and "0x18" */
+	p = slash + 1;
+	if (*p < '0' || *p > '9')
+		return ferry_error_set(err, EINVAL, "%s: bad prefix length (expected a number after '/')", s);
+	for (; *p >= '0' && *p <= '9'; p++)
+		if (prefix <= 1000) /* saturate: anything above is out of range anyway */
+			prefix = prefix * 10 + (unsigned long) (*p - '0');
+	if (*p != '\0' && *p != '@')
+		return ferry_error_set(err, EINVAL, "%s: bad prefix length (expected a number after '/')", s);
+	if (prefix > max_prefix(out->family))
+		return ferry_error_set(err, EINVAL, "%s: prefix length %.*s out of range for %s (0..%u)", s,
+				       (int) (p - slash - 1), slash + 1, out->family == AF_INET ? "IPv4" : "IPv6",
+				       max_prefix(out->family));
+	out->prefix = (unsigned int) prefix;
+
+	if (*p == '@') {
+		const char *dev = p + 1;
+		size_t dlen = strlen(dev);
+
+		if (dlen == 0)
+			return ferry_error_set(err, EINVAL, "%s: empty device name after '@'", s);
+		if (dlen >= IF_NAMESIZE)
+			return ferry_error_set(err, EINVAL, "%s: device name \"%s\" longer than %d bytes", s, dev,
+					       IF_NAMESIZE - 1);
+		/* the kernel's dev_valid_name() rules */
+		if (strcmp(dev, ".") == 0 || strcmp(dev, "..") == 0 || strpbrk(dev, "/:@ \t\n\r\v\f"))
+			return ferry_error_set(err, EINVAL, "%s: invalid device name \"%s\"", s, dev);
+		memcpy(out->dev, dev, dlen + 1);
+	}
+	return 0;
+}
+
+const char *
+ferry_ipaddr_format_addr(const struct ferry_ipaddr *a, char *buf, size_t len)
+{
+	if (inet_ntop(a->family, a->addr, buf, (socklen_t) len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+const char *
+ferry_ipaddr_format(const struct ferry_ipaddr *a, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	ferry_ipaddr_format_addr(a, addr, sizeof(addr));
+	if (a->dev[0])
+		snprintf(buf, len, "%s/%u@%s", addr, a->prefix, a->dev);
+	else
+		snprintf(buf, len, "%s/%u", addr, a->prefix);
+	return buf;
+}
+
+/* ---- rtnetlink --------------------------------------------------------------- */
+
+#define NL_BUFSIZE 32768
+
+struct nl_req {
+	struct nlmsghdr h;
+	struct ifaddrmsg ifa;
+	char attrs[256];
+};
+
+static void
+nl_put(struct nl_req *req, unsigned short type, const void *data, size_t len)
+{
+	char *base = (char *) req;
+	struct rtattr *rta;
+
+	if (NLMSG_ALIGN(req->h.nlmsg_len) + RTA_SPACE(len) > sizeof(*req))
+		abort(); /* fixed, small attribute sets: a bug, not input */
+	rta = (struct rtattr *) (base + NLMSG_ALIGN(req->h.nlmsg_len));
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short) RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	req->h.nlmsg_len = (unsigned int) (NLMSG_ALIGN(req->h.nlmsg_len) + RTA_ALIGN(rta->rta_len));
+}
+
+static int
+nl_open(ferry_error_t *err)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int one = 1;
+
+	if (fd < 0)
+		return ferry_error_sys(err, "netlink socket");
+	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+		return ferry_error_sys(err, "netlink bind");
+	/* extended acks: the kernel's own reason in the error, when it gives one */
+	(void) setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	return steal_fd(&fd);
+}
+
+static int
+nl_send(int fd, struct nlmsghdr *h, ferry_error_t *err)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+
+	if (sendto(fd, h, h->nlmsg_len, 0, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+		return ferry_error_sys(err, "netlink send");
+	return 0;
+}
+
+/* The extended-ack message text, if the kernel attached one. */
+static const char *
+nl_extack(const struct nlmsghdr *h)
+{
+	const struct nlmsgerr *e = NLMSG_DATA(h);
+	size_t off;
+	const struct rtattr *rta;
+	int len;
+
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	off = sizeof(*e);
+	if (!(h->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	if (NLMSG_LENGTH(off) > h->nlmsg_len)
+		return NULL;
+	len = (int) (h->nlmsg_len - NLMSG_LENGTH(off));
+	for (rta = (const struct rtattr *) ((const char *) e + off); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == NLMSGERR_ATTR_MSG && RTA_PAYLOAD(rta) > 0 &&
+		    ((const char *) RTA_DATA(rta))[RTA_PAYLOAD(rta) - 1] == '\0')
+			return RTA_DATA(rta);
+	return NULL;
+}
+
+/*
+ * Sends h (with NLM_F_ACK) and reads until its ack.  Returns 0, or the
+ * kernel's negative errno with err filled (callers that treat EEXIST or
+ * EADDRNOTAVAIL as success clear it); -EIO for a local failure.
+ */
+static int
+nl_transact(int fd, struct nlmsghdr *h, ferry_error_t *err)
+{
+	_cleanup_free_ char *buf = xmalloc0(NL_BUFSIZE);
+	static unsigned int seq;
+
+	h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	h->nlmsg_seq = ++seq;
+	if (nl_send(fd, h, err) < 0)
+		return -EIO;
+	for (;;) {
+		ssize_t n = recv(fd, buf, NL_BUFSIZE, 0);
+		int len;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ferry_error_sys(err, "netlink receive");
+			return -EIO;
+		}
+		len = (int) n;
+		for (struct nlmsghdr *r = (struct nlmsghdr *) buf; NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+			const struct nlmsgerr *e;
+			const char *msg;
+
+			if (r->nlmsg_seq != h->nlmsg_seq || r->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (r->nlmsg_len < NLMSG_LENGTH(sizeof(*e))) {
+				ferry_error_set(err, EPROTO, "netlink: truncated ack");
+				return -EIO;
+			}
+			e = NLMSG_DATA(r);
+			if (e->error == 0)
+				return 0;
+			msg = nl_extack(r);
+			if (msg)
+				ferry_error_set(err, -e->error, "%s", msg);
+			else
+				ferry_error_set(err, -e->error, "netlink");
+			return e->error;
+		}
+	}
+}
+
+struct addr_rec {
+	int family;
+	unsigned char addr[16];
+	unsigned int prefix;
+	int ifindex;
+};
+
+/* All addresses of family in this netns (RTM_GETADDR dump). */
+static int
+addr_dump(int family, struct addr_rec **out, size_t *n_out, ferry_error_t *err)
+{
+	_cleanup_close_ int fd = nl_open(err);
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ struct addr_rec *v = NULL;
+	size_t n = 0, cap = 0;
+	struct nl_req req = { 0 };
+
+	*out = NULL;
+	*n_out = 0;
+	if (fd < 0)
+		return -1;
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
+	req.h.nlmsg_type = RTM_GETADDR;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = 1;
+	req.ifa.ifa_family = (unsigned char) family;
+	if (nl_send(fd, &req.h, err) < 0)
+		return -1;
+	buf = xmalloc0(NL_BUFSIZE);
+	for (;;) {
+		ssize_t r = recv(fd, buf, NL_BUFSIZE, 0);
+		int len;
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return ferry_error_sys(err, "netlink: address dump");
+		}
+		if (r == 0)
+			return ferry_error_set(err, EPROTO, "netlink: address dump ended early");
+		len = (int) r;
+		for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			const struct ifaddrmsg *ifa;
+			const struct rtattr *rta;
+			const void *local = NULL, *address = NULL;
+			int alen;
+
+			if (h->nlmsg_seq != req.h.nlmsg_seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE) {
+				*out = steal_pointer(&v);
+				*n_out = n;
+				return 0;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+
+				return ferry_error_set(err, e->error ? -e->error : EPROTO, "netlink: address dump");
+			}
+			if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
+				continue;
+			ifa = NLMSG_DATA(h);
+			if (ifa->ifa_family != family)
+				continue;
+			alen = (int) (h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa)));
+			for (rta = IFA_RTA(ifa); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
+				if (RTA_PAYLOAD(rta) != addr_len(family))
+					continue;
+				if (rta->rta_type == IFA_LOCAL)
+					local = RTA_DATA(rta);
+				else if (rta->rta_type == IFA_ADDRESS)
+					address = RTA_DATA(rta);
+			}
+			/* IPv4: IFA_LOCAL is ours, IFA_ADDRESS the peer on
+			 * point-to-point links.  IPv6 has only IFA_ADDRESS. */
+			if (local == NULL)
+				local = address;
+			if (local == NULL)
+				continue;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 16;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			v[n].family = family;
+			memcpy(v[n].addr, local, addr_len(family));
+			v[n].prefix = ifa->ifa_prefixlen;
+			v[n].ifindex = (int) ifa->ifa_index;
+			n++;
+		}
+	}
+}
+
+static bool
+same_subnet(int family, const unsigned char *a, const unsigned char *b, unsigned int prefix)
+{
+	unsigned int full = prefix / 8, rest = prefix % 8;
+
+	if (prefix > max_prefix(family))
+		return false;
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[full] ^ b[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/* The index of a->dev, or of the one device with an address in a's subnet. */
+static int
+pick_ifindex(const struct ferry_ipaddr *a, const char *shown, ferry_error_t *err)
+{
+	_cleanup_free_ struct addr_rec *v = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (a->dev[0]) {
+		unsigned int idx = if_nametoindex(a->dev);
+
+		if (idx == 0)
+			return ferry_error_sys(err, "%s: device %s", shown, a->dev);
+		return (int) idx;
+	}
+	if (addr_dump(a->family, &v, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		/* the existing address's own prefix says what its subnet is */
+		if (!same_subnet(a->family, v[i].addr, a->addr, v[i].prefix) || v[i].prefix == 0)
+			continue;
+		if (found && found != v[i].ifindex) {
+			char d1[IF_NAMESIZE] = "?", d2[IF_NAMESIZE] = "?";
+
+			if_indextoname((unsigned int) found, d1);
+			if_indextoname((unsigned int) v[i].ifindex, d2);
+			return ferry_error_set(err, 0, "%s: both %s and %s have an address in that subnet: name one with @DEV",
+					       shown, d1, d2);
+		}
+		found = v[i].ifindex;
+	}
+	if (!found)
+		return ferry_error_set(err, 0, "%s: no device has an address in that subnet: name one with @DEV", shown);
+	return found;
+}
+
+static int
+addr_request(int type, int ifindex, int family, const unsigned char *addr, unsigned int prefix, ferry_error_t *err)
+{
+	_cleanup_close_ int fd = nl_open(err);
+	struct nl_req req = { 0 };
+
+	if (fd < 0)
+		return -EIO;
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
+	req.h.nlmsg_type = (unsigned short) type;
+	if (type == RTM_NEWADDR)
+		/* EXCL: "already there" must come back as EEXIST, so that a
+		 * rollback does not remove an address we did not add. */
+		req.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	req.ifa.ifa_family = (unsigned char) family;
+	req.ifa.ifa_prefixlen = (unsigned char) prefix;
+	req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+	req.ifa.ifa_index = (unsigned int) ifindex;
+	if (family == AF_INET)
+		nl_put(&req, IFA_LOCAL, addr, 4);
+	nl_put(&req, IFA_ADDRESS, addr, addr_len(family));
+	if (family == AF_INET6 && type == RTM_NEWADDR) {
+		/* No duplicate address detection: the address is moving, the
+		 * old owner has just dropped it, and a tentative address can
+		 * neither be bound by the restored sockets nor announced. */
+		unsigned int flags = IFA_F_NODAD;
+
+		nl_put(&req, IFA_FLAGS, &flags, sizeof(flags));
+	}
+	return nl_transact(fd, &req.h, err);
+}
+
+int
+ferry_net_addr_add(const struct ferry_ipaddr *a, bool *added, ferry_error_t *err)
+{
+	char shown[96];
+	int idx, r;
+
+	if (added)
+		*added = false;
+	ferry_ipaddr_format(a, shown, sizeof(shown));
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return ferry_error_set(err, EAFNOSUPPORT, "%s: not an IPv4 or IPv6 address", shown);
+	idx = pick_ifindex(a, shown, err);
+	if (idx < 0)
+		return -1;
+	r = addr_request(RTM_NEWADDR, idx, a->family, a->addr, a->prefix, err);
+	if (r == -EEXIST) {
+		ferry_error_clear(err);
+		pr_debug("%s already present", shown);
+		return 0;
+	}
+	if (r < 0)
+		return ferry_error_prefix(err, "add %s", shown);
+	if (added)
+		*added = true;
+	return 0;
+}
+
+int
+ferry_net_addr_del(const struct ferry_ipaddr *a, bool *removed, ferry_error_t *err)
+{
+	_cleanup_free_ struct addr_rec *v = NULL;
+	char shown[96];
+	size_t n = 0;
+	int want_idx = 0;
+
+	if (removed)
+		*removed = false;
+	ferry_ipaddr_format(a, shown, sizeof(shown));
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return ferry_error_set(err, EAFNOSUPPORT, "%s: not an IPv4 or IPv6 address", shown);
+	if (a->dev[0]) {
+		want_idx = (int) if_nametoindex(a->dev);
+		if (want_idx == 0)
+			return ferry_error_sys(err, "remove %s: device %s", shown, a->dev);
+	}
+	/* The dump gives the prefix the address really has: IPv6 deletion
+	 * matches on it, and the caller's may differ. */
+	if (addr_dump(a->family, &v, &n, err) < 0)
+		return ferry_error_prefix(err, "remove %s", shown);
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		if (memcmp(v[i].addr, a->addr, addr_len(a->family)) != 0 || (want_idx && v[i].ifindex != want_idx))
+			continue;
+		r = addr_request(RTM_DELADDR, v[i].ifindex, a->family, a->addr, v[i].prefix, err);
+		if (r == -EADDRNOTAVAIL) {
+			ferry_error_clear(err); /* gone in between */
+			continue;
+		}
+		if (r < 0)
+			return ferry_error_prefix(err, "remove %s", shown);
+		if (removed)
+			*removed = true;
+	}
+	return 0;
+}
+
+/* The index of a device that has the address, 0 when none, -1 on error. */
+static int
+find_ifindex(const struct ferry_ipaddr *a, ferry_error_t *err)
+{
+	_cleanup_free_ struct addr_rec *v = NULL;
+	size_t n = 0;
+
+	if (addr_dump(a->family, &v, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(v[i].addr, a->addr, addr_len(a->family)) == 0)
+			return v[i].ifindex;
+	return 0;
+}
+
+int
+ferry_net_addr_present(const struct ferry_ipaddr *a, ferry_error_t *err)
+{
+	char shown[96];
+	int idx;
+
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return ferry_error_set(err, EAFNOSUPPORT, "not an IPv4 or IPv6 address");
+	idx = find_ifindex(a, err);
+	if (idx < 0)
+		return ferry_error_prefix(err, "%s", ferry_ipaddr_format(a, shown, sizeof(shown)));
+	return idx > 0;
+}
+
+/* ---- announce -------------------------------------------------------------- */
+
+static int
+get_hwaddr(int ifindex, const char *shown, unsigned char mac[ETH_ALEN], bool *has_arp, ferry_error_t *err)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+
+	if (fd < 0)
+		return ferry_error_sys(err, "%s: socket", shown);
+	if (if_indextoname((unsigned int) ifindex, ifr.ifr_name) == NULL)
+		return ferry_error_sys(err, "%s: device %d", shown, ifindex);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return ferry_error_sys(err, "%s: flags of %s", shown, ifr.ifr_name);
+	*has_arp = !(ifr.ifr_flags & (IFF_NOARP | IFF_LOOPBACK));
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		return ferry_error_sys(err, "%s: hardware address of %s", shown, ifr.ifr_name);
+	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+		*has_arp = false;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+	return 0;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+struct arp_packet {
+	struct arphdr h;
+	unsigned char sha[ETH_ALEN];
+	unsigned char sip[4];
+	unsigned char tha[ETH_ALEN];
+	unsigned char tip[4];
+} __attribute__((packed));
+
+/*
+ * Gratuitous ARP as a request with sender IP = target IP (RFC 5227's
+ * "ARP announcement"): every host on the segment that has the address
+ * cached updates the MAC, and switches learn the port from the frame.
+ */
+static int
+announce_arp(const struct ferry_ipaddr *a, int ifindex, const unsigned char mac[ETH_ALEN], int count,
+	     const char *shown, ferry_error_t *err)
+{
+	_cleanup_close_ int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ARP),
+		.sll_ifindex = ifindex,
+		.sll_halen = ETH_ALEN,
+	};
+	struct arp_packet p = { 0 };
+
+	if (fd < 0)
+		return ferry_error_sys(err, "%s: packet socket", shown);
+	memset(sll.sll_addr, 0xff, ETH_ALEN);
+	p.h.ar_hrd = htons(ARPHRD_ETHER);
+	p.h.ar_pro = htons(ETH_P_IP);
+	p.h.ar_hln = ETH_ALEN;
+	p.h.ar_pln = 4;
+	p.h.ar_op = htons(ARPOP_REQUEST);
+	memcpy(p.sha, mac, ETH_ALEN);
+	memcpy(p.sip, a->addr, 4);
+	memcpy(p.tip, a->addr, 4);
+	for (int i = 0; i < count; i++) {
+		if (i > 0)
+			sleep_ms(50);
+		if (sendto(fd, &p, sizeof(p), 0, (struct sockaddr *) &sll, sizeof(sll)) < 0)
+			return ferry_error_sys(err, "%s: send gratuitous ARP", shown);
+	}
+	return 0;
+}
+
+/*
+ * Unsolicited neighbour advertisement (RFC 4861 7.2.6) to all-nodes, with
+ * the override flag so that caches replace the old MAC.  The kernel fills
+ * the ICMPv6 checksum on raw ICMPv6 sockets.  Best effort by nature: hosts
+ * may ignore unsolicited NAs for entries they do not have.
+ */
+static int
+announce_na(const struct ferry_ipaddr *a, int ifindex, const unsigned char mac[ETH_ALEN], int count,
+	    const char *shown, ferry_error_t *err)
+{
+	_cleanup_close_ int fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+	struct sockaddr_in6 src = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 dst = { .sin6_family = AF_INET6, .sin6_scope_id = (uint32_t) ifindex };
+	struct {
+		struct nd_neighbor_advert na;
+		struct nd_opt_hdr opt;
+		unsigned char mac[ETH_ALEN];
+	} __attribute__((packed)) p;
+	int hops = 255; /* receivers drop NAs whose hop limit is not 255 */
+
+	if (fd < 0)
+		return ferry_error_sys(err, "%s: ICMPv6 socket", shown);
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof(ifindex)) < 0)
+		return ferry_error_sys(err, "%s: ICMPv6 socket options", shown);
+	memcpy(&src.sin6_addr, a->addr, 16);
+	if (IN6_IS_ADDR_LINKLOCAL(&src.sin6_addr))
+		src.sin6_scope_id = (uint32_t) ifindex;
+	if (bind(fd, (struct sockaddr *) &src, sizeof(src)) < 0)
+		return ferry_error_sys(err, "%s: bind to the address", shown);
+	inet_pton(AF_INET6, "ff02::1", &dst.sin6_addr);
+	memset(&p, 0, sizeof(p));
+	p.na.nd_na_type = ND_NEIGHBOR_ADVERT;
+	p.na.nd_na_flags_reserved = ND_NA_FLAG_OVERRIDE;
+	memcpy(&p.na.nd_na_target, a->addr, 16);
+	p.opt.nd_opt_type = ND_OPT_TARGET_LINKADDR;
+	p.opt.nd_opt_len = 1; /* in units of 8 bytes */
+	memcpy(p.mac, mac, ETH_ALEN);
+	for (int i = 0; i < count; i++) {
+		if (i > 0)
+			sleep_ms(50);
+		if (sendto(fd, &p, sizeof(p), 0, (struct sockaddr *) &dst, sizeof(dst)) < 0)
+			return ferry_error_sys(err, "%s: send neighbour advertisement", shown);
+	}
+	return 0;
+}
+
+int
+ferry_net_announce(const struct ferry_ipaddr *a, int count, ferry_error_t *err)
+{
+	unsigned char mac[ETH_ALEN];
+	bool has_arp = false;
+	char shown[96];
+	int idx;
+
+	ferry_ipaddr_format_addr(a, shown, sizeof(shown));
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return ferry_error_set(err, EAFNOSUPPORT, "announce: not an IPv4 or IPv6 address");
+	if (count < 1)
+		count = 1;
+	idx = find_ifindex(a, err);
+	if (idx < 0)
+		return ferry_error_prefix(err, "announce %s", shown);
+	if (idx == 0)
+		return ferry_error_set(err, EADDRNOTAVAIL, "announce %s: no device has the address", shown);
+	if (get_hwaddr(idx, shown, mac, &has_arp, err) < 0)
+		return ferry_error_prefix(err, "announce");
+	if (!has_arp) {
+		/* loopback, tun, ... : no neighbours to tell */
+		pr_debug("%s: device without ARP/ND, nothing to announce", shown);
+		return 0;
+	}
+	if (a->family == AF_INET)
+		return announce_arp(a, idx, mac, count, shown, err) < 0 ? ferry_error_prefix(err, "announce") : 0;
+	return announce_na(a, idx, mac, count, shown, err) < 0 ? ferry_error_prefix(err, "announce") : 0;
+}
+
+/* ---- CRIU's network-lock leftovers ---------------------------------------- */
+
+/*
+ * Runs argv (no shell) with stdout into *out when out is not NULL and
+ * stderr to /dev/null.  Returns the exit status, or -1 with err set.
+ */
+static int
+run_tool(char *const argv[], char **out, ferry_error_t *err)
+{
+	posix_spawn_file_actions_t fa;
+	_cleanup_close_ int rd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int p[2] = { -1, -1 };
+	pid_t pid;
+	int r, status;
+
+	if (out) {
+		*out = NULL;
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return ferry_error_sys(err, "pipe");
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (out)
+		posix_spawn_file_actions_adddup2(&fa, p[1], 1); /* dup2 clears O_CLOEXEC on 1 */
+	else
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (out)
+		close(p[1]);
+	rd = p[0];
+	if (r != 0) {
+		errno = r;
+		return ferry_error_sys(err, "run %s", argv[0]);
+	}
+	while (out) {
+		ssize_t n;
+
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? 2 * cap : 8192;
+			if (cap > (16u << 20)) {
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+				return ferry_error_set(err, EFBIG, "%s: output larger than 16 MiB", argv[0]);
+			}
+			buf = xrealloc(buf, cap);
+		}
+		n = read(rd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t) n;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return ferry_error_sys(err, "wait for %s", argv[0]);
+	if (out) {
+		if (buf == NULL)
+			buf = xmalloc0(1);
+		buf[len] = '\0';
+		*out = steal_pointer(&buf);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * Does this `iptables -S` line carry CRIU's connection-lock match for the
+ * address?  What CRIU 4.2.1 installs for --tcp-established (criu/netfilter.c
+ * iptables_connection_switch_raw, seen empirically as):
+ *   -A INPUT  -s PEER/32 -d LOCAL/32 -p tcp -m mark ! --mark 0xc114 -m tcp --sport PP --dport LP -j DROP
+ *   -A OUTPUT -s LOCAL/32 -d PEER/32 -p tcp -m mark ! --mark 0xc114 -m tcp --sport LP --dport PP -j DROP
+ * so the local address is the destination on INPUT, the source on OUTPUT.
+ */
+static bool
+is_criu_lock_rule(char **tok, size_t n, const char *chain, const char *addr)
+{
+	const char *addr_opt = strcmp(chain, "INPUT") == 0 ? "-d" : "-s";
+	bool mark = false, drop = false, match_addr = false, tcp = false;
+
+	if (n < 2 || strcmp(tok[0], "-A") != 0 || strcmp(tok[1], chain) != 0)
+		return false;
+	for (size_t i = 2; i < n; i++) {
+		if (i + 4 < n && !strcmp(tok[i], "-m") && !strcmp(tok[i + 1], "mark") && !strcmp(tok[i + 2], "!") &&
+		    !strcmp(tok[i + 3], "--mark") && !strcasecmp(tok[i + 4], "0xc114"))
+			mark = true;
+		if (i + 1 < n && !strcmp(tok[i], "-j") && !strcmp(tok[i + 1], "DROP"))
+			drop = true;
+		if (i + 1 < n && !strcmp(tok[i], "-p") && !strcmp(tok[i + 1], "tcp"))
+			tcp = true;
+		if (i + 1 < n && !strcmp(tok[i], addr_opt) && !strcmp(tok[i + 1], addr))
+			match_addr = true;
+	}
+	return mark && drop && tcp && match_addr;
+}
+
+static int
+unlock_chain(const char *tool, const char *chain, const char *addr, ferry_error_t *err)
+{
+	char *list_argv[] = { (char *) tool, (char *) "-w", (char *) "-t", (char *) "filter", (char *) "-S",
+			      (char *) chain, NULL };
+	_cleanup_free_ char *out = NULL;
+	char *save = NULL;
+	int removed = 0;
+	int st;
+
+	st = run_tool(list_argv, &out, err);
+	if (st < 0)
+		return -1;
+	if (st != 0)
+		return ferry_error_set(err, 0, "%s -S %s exited with status %d", tool, chain, st);
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tok[64];
+		char *argv[72];
+		char *tsave = NULL;
+		size_t n = 0, k = 0;
+
+		/* CRIU's rules have no quoted arguments; a line that has some
+		 * is not one of them and would not split on spaces. */
+		if (line[0] != '-' || strchr(line, '"') || strchr(line, '\''))
+			continue;
+		for (char *t = strtok_r(line, " ", &tsave); t && n < ARRAY_SIZE(tok); t = strtok_r(NULL, " ", &tsave))
+			tok[n++] = t;
+		if (n == ARRAY_SIZE(tok) || !is_criu_lock_rule(tok, n, chain, addr))
+			continue;
+		argv[k++] = (char *) tool;
+		argv[k++] = (char *) "-w";
+		argv[k++] = (char *) "-t";
+		argv[k++] = (char *) "filter";
+		argv[k++] = (char *) "-D";
+		for (size_t i = 1; i < n; i++)
+			argv[k++] = tok[i];
+		argv[k] = NULL;
+		st = run_tool(argv, NULL, err);
+		if (st < 0)
+			return -1;
+		if (st != 0)
+			return ferry_error_set(err, 0, "%s -D %s (rule for %s) exited with status %d", tool, chain, addr, st);
+		removed++;
+	}
+	return removed;
+}
+
+int
+ferry_net_criu_unlock_leftovers(const struct ferry_ipaddr *a, ferry_error_t *err)
+{
+	static const char *const chains[] = { "INPUT", "OUTPUT" };
+	const char *tool = a->family == AF_INET ? "iptables" : "ip6tables";
+	char addr[INET6_ADDRSTRLEN], match[INET6_ADDRSTRLEN + 8];
+	int total = 0;
+
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return ferry_error_set(err, EAFNOSUPPORT, "unlock: not an IPv4 or IPv6 address");
+	ferry_ipaddr_format_addr(a, addr, sizeof(addr));
+	/* iptables -S prints host addresses with their full-length prefix */
+	snprintf(match, sizeof(match), "%s/%u", addr, max_prefix(a->family));
+	for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
+		int r = unlock_chain(tool, chains[i], match, err);
+
+		if (r < 0)
+			return ferry_error_prefix(err, "remove CRIU's network-lock rules for %s", addr);
+		total += r;
+	}
+	if (total)
+		pr_info("removed %d CRIU network-lock rule(s) for %s", total, addr);
+	return total;
+}

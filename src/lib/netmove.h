@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Moving a service IP address between hosts: rtnetlink to add and remove
+ * it, a gratuitous ARP so that neighbours and switches learn the new owner
+ * at once, and cleanup of the packet-drop rules CRIU's network lock leaves
+ * behind on the host a container left.
+ */
+#ifndef FERRY_NETMOVE_H
+#define FERRY_NETMOVE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "error.h"
+
+struct ferry_ipaddr {
+	int family;                  /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned int prefix;         /* 0..32 / 0..128 */
+	char dev[IF_NAMESIZE];       /* "" when not given: see ferry_net_addr_add */
+};
+
+/* "ADDR/PREFIX[@DEV]" (IPv4 or IPv6; PREFIX required).  Errors name the
+ * part that is wrong. */
+int ferry_ipaddr_parse(const char *s, struct ferry_ipaddr *out, ferry_error_t *err);
+/* "10.77.0.100/24@eth0" (without "@" when dev is empty); buf >= 80 bytes. */
+const char *ferry_ipaddr_format(const struct ferry_ipaddr *a, char *buf, size_t len);
+/* Only the address, "10.77.0.100". */
+const char *ferry_ipaddr_format_addr(const struct ferry_ipaddr *a, char *buf, size_t len);
+
+/*
+ * Adds the address in the caller's network namespace.  Without a device,
+ * the device that already has an address in the same subnet is used (error
+ * naming the address when there is none or more than one).  Adding an
+ * address that is already there is not an error (*added = false then, so
+ * a rollback knows not to remove it); added may be NULL.
+ */
+int ferry_net_addr_add(const struct ferry_ipaddr *a, bool *added, ferry_error_t *err);
+/* Removes it (from a->dev, or from whichever device has it); absent is not
+ * an error (*removed = false); removed may be NULL. */
+int ferry_net_addr_del(const struct ferry_ipaddr *a, bool *removed, ferry_error_t *err);
+/* 1 when some device in this netns has the address, 0 when none, -1 on error. */
+int ferry_net_addr_present(const struct ferry_ipaddr *a, ferry_error_t *err);
+
+/* Announces the address from the device that has it: IPv4 gratuitous ARP
+ * (count requests, 50 ms apart); IPv6 unsolicited neighbour advertisement. */
+int ferry_net_announce(const struct ferry_ipaddr *a, int count, ferry_error_t *err);
+
+/*
+ * Removes the iptables (and ip6tables) rules that CRIU's network lock added
+ * for TCP connections of the given local address (the rules CRIU installs
+ * with --tcp-established in a netns it does not own, marked so that CRIU's
+ * own packets pass) and that only a restore on this same host would have
+ * removed.  Returns the number of rules removed, or -1.
+ */
+int ferry_net_criu_unlock_leftovers(const struct ferry_ipaddr *a, ferry_error_t *err);
+
+#endif

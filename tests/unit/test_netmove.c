@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * netmove: address parsing and formatting, then the real operations in a
+ * private network namespace (unshare(CLONE_NEWNET) in a forked child, so
+ * the host's addresses and firewall are never touched): a veth pair made
+ * with ip(8), add/present/del/announce on it, and removal of rules of the
+ * exact shape CRIU 4.2.1 installs for --tcp-established.
+ *
+ * The namespace part needs CAP_SYS_ADMIN; it is skipped (TAP "# SKIP")
+ * only when unshare() itself fails.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netmove.h"
+#include "tap.h"
+#include "util.h"
+
+static int
+sh(const char *cmd)
+{
+	/* test fixture only: the library itself never uses a shell */
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+good(const char *in, const char *formatted, int family, unsigned int prefix, const char *dev)
+{
+	ferry_error_t err = FERRY_ERROR_INIT;
+	struct ferry_ipaddr a;
+	char buf[80];
+	int r = ferry_ipaddr_parse(in, &a, &err);
+
+	ok(r == 0 && a.family == family && a.prefix == prefix && strcmp(a.dev, dev) == 0, "parse \"%s\"", in);
+	if (r == 0)
+		is_str(ferry_ipaddr_format(&a, buf, sizeof(buf)), formatted, "format \"%s\"", in);
+	ferry_error_clear(&err);
+}
+
+static void
+bad(const char *in, const char *names)
+{
+	ferry_error_t err = FERRY_ERROR_INIT;
+	struct ferry_ipaddr a;
+	int r = ferry_ipaddr_parse(in, &a, &err);
+
+	ok(r < 0 && err.msg && strstr(err.msg, names), "refuse \"%s\": error names \"%s\"", in, names);
+	if (err.msg)
+		printf("#   %s\n", err.msg);
+	ferry_error_clear(&err);
+}
+
+static void
+test_parse(void)
+{
+	ferry_error_t err = FERRY_ERROR_INIT;
+	struct ferry_ipaddr a;
+	char buf[80];
+
+	good("10.77.0.100/24@eth0", "10.77.0.100/24@eth0", AF_INET, 24, "eth0");
+	good("10.77.0.100/32", "10.77.0.100/32", AF_INET, 32, "");
+	good("0.0.0.0/0", "0.0.0.0/0", AF_INET, 0, "");
+	good("fd00:0:0::1/64@br-x.10", "fd00::1/64@br-x.10", AF_INET6, 64, "br-x.10");
+	good("::1/128", "::1/128", AF_INET6, 128, "");
+	if (ferry_ipaddr_parse("fd00::1:2/64", &a, &err) == 0)
+		is_str(ferry_ipaddr_format_addr(&a, buf, sizeof(buf)), "fd00::1:2", "format_addr has no prefix");
+
+	bad("", "empty");
+	bad("10.77.0.100", "missing prefix");
+	bad("10.77.0.100@eth0", "missing prefix");
+	bad("10.77.0.300/24", "bad address \"10.77.0.300\"");
+	bad("eth0/24", "bad address");
+	bad("/24", "bad address");
+	bad("10.77.0.1/", "bad prefix");
+	bad("10.77.0.1/+24", "bad prefix");
+	bad("10.77.0.1/24x", "bad prefix");
+	bad("10.77.0.1/33", "prefix length 33 out of range for IPv4");
+	bad("fd00::1/129", "prefix length 129 out of range for IPv6");
+	bad("10.77.0.1/99999999999999999999", "out of range");
+	bad("10.77.0.1/24@", "empty device name");
+	bad("10.77.0.1/24@abcdefghijklmnopq", "longer than 15");
+	bad("10.77.0.1/24@a/b", "invalid device name");
+	bad("10.77.0.1/24@..", "invalid device name");
+	ferry_error_clear(&err);
+}
+
+static void
+show(ferry_error_t *err)
+{
+	_cleanup_free_ char *s = ferry_error_string(err);
+
+	if (s)
+		printf("#   error: %s\n", s);
+	ferry_error_clear(err);
+}
+
+static struct ferry_ipaddr
+P(const char *s)
+{
+	ferry_error_t err = FERRY_ERROR_INIT;
+	struct ferry_ipaddr a;
+
+	if (ferry_ipaddr_parse(s, &a, &err) < 0) {
+		printf("Bail out! %s\n", err.msg);
+		exit(1);
+	}
+	return a;
+}
+
+/* Runs in the child, inside its own network namespace. */
+static void
+test_in_netns(void)
+{
+	ferry_error_t err = FERRY_ERROR_INIT;
+	struct ferry_ipaddr a4 = P("10.99.0.1/24@fm0"), b4 = P("10.99.0.2/24"), c4 = P("10.98.0.1/24");
+	struct ferry_ipaddr a6 = P("fd00:99::1/64@fm0");
+	bool added = true, removed = true;
+	int r;
+
+	ok(sh("ip link set lo up && ip link add fm0 type veth peer name fm1 && ip link set fm0 up && "
+	      "ip link set fm1 up") == 0,
+	   "veth pair in the private netns");
+
+	r = ferry_net_addr_present(&a4, &err);
+	ok(r == 0, "10.99.0.1 absent at first");
+	r = ferry_net_addr_add(&a4, &added, &err);
+	ok(r == 0 && added, "add 10.99.0.1/24@fm0: added");
+	if (r < 0)
+		show(&err);
+	r = ferry_net_addr_add(&a4, &added, &err);
+	ok(r == 0 && !added, "add it again: not an error, added=false");
+	ok(ferry_net_addr_present(&a4, &err) == 1, "present");
+	ok(sh("ip -4 addr show dev fm0 | grep -q 'inet 10.99.0.1/24'") == 0, "ip(8) sees it on fm0 with /24");
+
+	r = ferry_net_addr_add(&b4, &added, &err);
+	ok(r == 0 && added && sh("ip -4 addr show dev fm0 | grep -q 'inet 10.99.0.2/24'") == 0,
+	   "without a device: the one with an address in the subnet (fm0)");
+	if (r < 0)
+		show(&err);
+	r = ferry_net_addr_add(&c4, &added, &err);
+	ok(r < 0 && err.msg && strstr(err.msg, "10.98.0.1/24") && strstr(err.msg, "no device"),
+	   "no device in the subnet: error names the address");
+	show(&err);
+	ok(sh("ip addr add 10.99.0.3/24 dev fm1") == 0, "a second device in the same subnet");
+	{
+		struct ferry_ipaddr d4 = P("10.99.0.4/24");
+
+		r = ferry_net_addr_add(&d4, &added, &err);
+		ok(r < 0 && err.msg && strstr(err.msg, "10.99.0.4/24") && strstr(err.msg, "@DEV"),
+		   "two devices in the subnet: error asks for @DEV");
+		show(&err);
+	}
+
+	r = ferry_net_announce(&a4, 2, &err);
+	ok(r == 0, "gratuitous ARP for 10.99.0.1 (2 requests)");
+	if (r < 0)
+		show(&err);
+	r = ferry_net_announce(&c4, 1, &err);
+	ok(r < 0 && err.msg && strstr(err.msg, "10.98.0.1"), "announce of an absent address fails naming it");
+	ferry_error_clear(&err);
+
+	r = ferry_net_addr_add(&a6, &added, &err);
+	ok(r == 0 && added && ferry_net_addr_present(&a6, &err) == 1, "add fd00:99::1/64@fm0");
+	if (r < 0)
+		show(&err);
+	r = ferry_net_announce(&a6, 2, &err);
+	ok(r == 0, "unsolicited NA for fd00:99::1");
+	if (r < 0)
+		show(&err);
+
+	r = ferry_net_addr_del(&a4, &removed, &err);
+	ok(r == 0 && removed && ferry_net_addr_present(&a4, &err) == 0, "del 10.99.0.1: removed, absent");
+	r = ferry_net_addr_del(&a4, &removed, &err);
+	ok(r == 0 && !removed, "del again: not an error, removed=false");
+	{
+		struct ferry_ipaddr a6other = P("fd00:99::1/48"); /* prefix differs, no device */
+
+		r = ferry_net_addr_del(&a6other, &removed, &err);
+		ok(r == 0 && removed && ferry_net_addr_present(&a6, &err) == 0,
+		   "del fd00:99::1 without device and with another prefix");
+		if (r < 0)
+			show(&err);
+	}
+
+	/* CRIU's leftovers: the exact commands from CRIU 4.2.1's dump log,
+	 * plus rules that must survive (another address, no CRIU mark). */
+	if (sh("iptables -w -L -n >/dev/null 2>&1") != 0) {
+		ok(1, "# SKIP iptables does not work here");
+	} else {
+		ok(sh("iptables -w -t filter -I INPUT --protocol tcp -m mark ! --mark 0xC114 --source 10.99.0.7 "
+		      "--sport 41085 --destination 10.99.0.1 --dport 8080 -j DROP && "
+		      "iptables -w -t filter -I OUTPUT --protocol tcp -m mark ! --mark 0xC114 --source 10.99.0.1 "
+		      "--sport 8080 --destination 10.99.0.7 --dport 41085 -j DROP && "
+		      "iptables -w -t filter -I INPUT --protocol tcp -m mark ! --mark 0xC114 --source 10.99.0.1 "
+		      "--sport 1 --destination 10.99.0.2 --dport 2 -j DROP && "
+		      "iptables -w -t filter -I INPUT -d 10.99.0.1 -p tcp -j DROP") == 0,
+		   "CRIU-style lock rules installed");
+		r = ferry_net_criu_unlock_leftovers(&a4, &err);
+		ok(r == 2, "unlock removes exactly CRIU's 2 rules for 10.99.0.1 (got %d)", r);
+		if (r < 0)
+			show(&err);
+		ok(sh("test $(iptables -w -S | grep -c -- '^-A') = 2") == 0, "the 2 other rules are still there");
+		ok(ferry_net_criu_unlock_leftovers(&a4, &err) == 0, "second run removes nothing");
+	}
+	if (sh("ip6tables -w -L -n >/dev/null 2>&1") != 0) {
+		ok(1, "# SKIP ip6tables does not work here");
+	} else {
+		ok(sh("ip6tables -w -t filter -I INPUT --protocol tcp -m mark ! --mark 0xC114 --source fd00:99::7 "
+		      "--sport 41085 --destination fd00:99::1 --dport 8080 -j DROP") == 0,
+		   "CRIU-style IPv6 lock rule installed");
+		r = ferry_net_criu_unlock_leftovers(&a6, &err);
+		ok(r == 1, "ip6tables rule removed (got %d)", r);
+		if (r < 0)
+			show(&err);
+	}
+	ferry_error_clear(&err);
+}
+
+int
+main(void)
+{
+	pid_t pid;
+	int st;
+
+	test_parse();
+
+	/* The child continues the TAP numbering and prints the plan. */
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		printf("Bail out! fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0) {
+			ok(1, "# SKIP network namespace tests: unshare(CLONE_NEWNET): %s", strerror(errno));
+		} else {
+			test_in_netns();
+		}
+		st = tap_done();
+		fflush(stdout); /* _exit() does not flush stdio */
+		_exit(st);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
