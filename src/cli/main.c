@@ -68,8 +68,13 @@ ferry_cli_getopt(int argc, char **argv, const char *verb, const char *shortopts,
 	int c;
 
 	/* "+": options end at the first argument (exec ID CMD -x); ":": tell a
-	 * missing value apart from an unknown option. */
-	snprintf(optstring, sizeof(optstring), "+:%s", shortopts);
+	 * missing value apart from an unknown option.  A verb whose
+	 * shortopts start with '*' takes options after its arguments too
+	 * (`migrate ID --to HOST`). */
+	if (shortopts[0] == '*')
+		snprintf(optstring, sizeof(optstring), ":%s", shortopts + 1);
+	else
+		snprintf(optstring, sizeof(optstring), "+:%s", shortopts);
 	opterr = 0;
 	c = getopt_long(argc, argv, optstring, longopts, NULL);
 	if (c == 'h') {

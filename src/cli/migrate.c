@@ -159,7 +159,7 @@ ferry_cmd_migrate(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 	unsigned int timeout = 0;
 	int c, ret = -1;
 
-	while ((c = ferry_cli_getopt(argc, argv, "migrate", "h", opts, usage, err)) != -1) {
+	while ((c = ferry_cli_getopt(argc, argv, "migrate", "*h", opts, usage, err)) != -1) {
 		switch (c) {
 		case OPT_TO: o.to = optarg; break;
 		case OPT_MODE:

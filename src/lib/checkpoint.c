@@ -107,14 +107,21 @@ external_stdio(int images_fd, pid_t pid, size_t *n, ferry_error_t *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
+	_cleanup_free_ char *sbuf = NULL;
+	size_t slen = 0;
 	char **keys = calloc(4, sizeof(*keys));
 	FILE *f = open_memstream(&buf, &len);
+	/* CRIU checks a regular file's size on restore: a restore on another
+	 * host, where the file is not, stands in one of this size. */
+	FILE *sizes = open_memstream(&sbuf, &slen);
 
 	*n = 0;
-	if (keys == NULL || f == NULL) {
+	if (keys == NULL || f == NULL || sizes == NULL) {
 		free(keys);
 		if (f)
 			fclose(f);
+		if (sizes)
+			fclose(sizes);
 		ferry_error_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
@@ -143,11 +150,17 @@ external_stdio(int images_fd, pid_t pid, size_t *n, ferry_error_t *err)
 		keys[*n] = xasprintf("file[%x:%llx]", mnt_id, (unsigned long long) sb.st_ino);
 		target[l] = '\0';
 		fprintf(f, "%d %c %s %s\n", i, S_ISREG(sb.st_mode) ? 'f' : 'c', keys[*n], target);
+		if (S_ISREG(sb.st_mode))
+			fprintf(sizes, "%d %lld\n", i, (long long) sb.st_size);
 		(*n)++;
 	}
-	if (fclose(f) != 0) {
+	if (fclose(f) != 0 || fclose(sizes) != 0) {
 		ferry_strvfreep(&keys);
 		ferry_error_sys(err, "write ferry-stdio-external");
+		return NULL;
+	}
+	if (ferry_write_file_atomic_at(images_fd, "ferry-stdio-sizes", sbuf ? sbuf : "", slen, 0600, err) < 0) {
+		ferry_strvfreep(&keys);
 		return NULL;
 	}
 	if (ferry_write_file_atomic_at(images_fd, "ferry-stdio-external", buf ? buf : "", len, 0600, err) < 0) {

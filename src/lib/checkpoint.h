@@ -52,6 +52,8 @@ struct ferry_restore_opts {
 	bool no_subreaper;
 	enum ferry_criu_cg_mode manage_cgroups_mode;
 	bool print_stats;
+	/* The init's stdio files are another host's: give it /dev/null. */
+	bool stdio_to_null;
 	/* NULL: the config's cgroupsPath (or ferry's default for the id). */
 	const char *cgroup_path;
 	/* As for checkpoint: adjusts the CRIU request (lazy pages). */

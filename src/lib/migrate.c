@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "netmove.h"
+#include "relay.h"
 #include "state.h"
 #include "transfer.h"
 #include "util.h"
@@ -73,7 +75,10 @@ struct mig {
 	char port[16];
 	char dest_name[256];
 	unsigned char token[FERRY_WIRE_TOKEN_LEN];
-	int ps_fd;
+	int ps_fd;        /* CRIU's end of the local pages socket (stop-copy) */
+	int ps_port;      /* where a lazy dump's page server listens */
+	ferry_relay_t *relay;
+	uint64_t page_bytes;
 	int timeout_ms;
 
 	enum ferry_migrate_mode mode;
@@ -636,8 +641,11 @@ post_dump(struct mig *m, ferry_error_t *err)
 	if (ret < 0)
 		return -1;
 	/* From here the outcome is not ours alone to know. */
-	if (ferry_wire_expect(m->t, FERRY_MSG_COMMITTED, "destination", &ok, err) < 0) {
-		if (err->errno_ != EREMOTEIO)
+	ret = ferry_wire_expect(m->t, FERRY_MSG_COMMITTED, "destination", &ok, err);
+	if (ret < 0) {
+		/* -2: the destination answered that it failed, so it did not
+		 * commit; anything else leaves us not knowing. */
+		if (ret == -1)
 			m->uncertain = true;
 		return -1;
 	}
@@ -672,10 +680,10 @@ on_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err
 		json_decref(a);
 		restore_ips(m);
 	}
-	/* In lazy mode CRIU would go on to serve pages after a "no": cut the
-	 * pages connection so that it fails at once instead. */
-	if (m->ps_fd >= 0)
-		shutdown(m->ps_fd, SHUT_RDWR);
+	/* In lazy mode CRIU goes on to serve pages even after a "no": the
+	 * relay then connects and hangs up, so that it fails at once and
+	 * resumes the tree. */
+	ferry_relay_abort(m->relay);
 	return -1;
 }
 
@@ -695,13 +703,15 @@ tune_dump(struct ferry_criu_opts *c, void *data)
 	c->tcp_skip_in_flight = m->tcp_established;
 	if (m->mode == FERRY_MIGRATE_SHARED)
 		return;
-	c->ps_fd = m->ps_fd;
 	c->lazy_pages = m->mode == FERRY_MIGRATE_LAZY;
-	c->tls = true;
-	c->tls_no_cn_verify = true;
-	c->tls_cacert = m->o->tls.ca;
-	c->tls_cert = m->o->tls.cert;
-	c->tls_key = m->o->tls.key;
+	if (c->lazy_pages) {
+		/* A lazy dump serves from a port of its own (it ignores a
+		 * given socket): loopback only, the relay carries it. */
+		c->ps_address = "127.0.0.1";
+		c->ps_port = m->ps_port;
+	} else {
+		c->ps_fd = m->ps_fd;
+	}
 }
 
 static int
@@ -732,9 +742,28 @@ dump(struct mig *m, ferry_error_t *err)
 	if (ret < 0)
 		return -1;
 	if (m->mode != FERRY_MIGRATE_SHARED) {
-		m->ps_fd = dial(m, FERRY_CONN_PAGES, err);
-		if (m->ps_fd < 0)
+		ferry_tls_t *pt = NULL;
+		int fd = dial(m, FERRY_CONN_PAGES, err), pair[2];
+		if (fd < 0 || ferry_tls_client(fd, m->creds, m->host, m->timeout_ms, &pt, err) < 0)
 			return ferry_error_prefix(err, "pages connection");
+		if (m->mode == FERRY_MIGRATE_LAZY) {
+			if (ferry_loopback_free_port(&m->ps_port, err) < 0 ||
+			    ferry_relay_start(pt, -1, m->ps_port, &m->relay, err) < 0) {
+				ferry_tls_close(pt);
+				return -1;
+			}
+		} else {
+			if (ferry_loopback_pair(pair, err) < 0) {
+				ferry_tls_close(pt);
+				return -1;
+			}
+			m->ps_fd = pair[0];
+			if (ferry_relay_start(pt, pair[1], 0, &m->relay, err) < 0) {
+				close(pair[1]);
+				ferry_tls_close(pt);
+				return -1;
+			}
+		}
 	}
 	if (ferry_wire_expect(m->t, FERRY_MSG_DUMP_READY, "destination", &ok, err) < 0)
 		return -1;
@@ -757,6 +786,19 @@ dump(struct mig *m, ferry_error_t *err)
 	co.tune = tune_dump;
 	co.tune_data = m;
 	ret = ferry_container_checkpoint(m->ctx, &co, err);
+	/* CRIU is done with the pages socket: the relay ends with it. */
+	if (m->ps_fd >= 0) {
+		close(m->ps_fd);
+		m->ps_fd = -1;
+	}
+	if (ret < 0)
+		ferry_relay_abort(m->relay);
+	{
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (ferry_relay_join(m->relay, NULL, &m->page_bytes, &e) < 0 && ret == 0)
+			pr_warn("%s", e.msg);
+		m->relay = NULL;
+	}
 	if (ret == 0) {
 		_cleanup_close_ int wfd = open(work, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
@@ -794,8 +836,9 @@ report_text(struct mig *m, int ok, const ferry_error_t *err)
 	fprintf(out, "  sent          rootfs %" PRIu64 " B in %" PRIu64 " files (of %" PRIu64 " B), images %" PRIu64
 		     " B, final sync %" PRIu64 " B\n",
 		m->presync.bytes, m->presync.files, m->presync.total_bytes, m->images.bytes, m->final_sync.bytes);
-	fprintf(out, "  memory        %" PRIu64 " pages (%.1f MiB)%s\n", pages, (double) pages * 4096 / 1048576.0,
-		m->mode == FERRY_MIGRATE_LAZY ? " served lazily" : "");
+	fprintf(out, "  memory        %" PRIu64 " pages (%.1f MiB)%s, %.1f MiB over the pages connection\n", pages,
+		(double) pages * 4096 / 1048576.0, m->mode == FERRY_MIGRATE_LAZY ? " served lazily" : "",
+		(double) m->page_bytes / 1048576.0);
 	if (m->restore_ms)
 		fprintf(out, "  restore       %" PRId64 " ms on the destination\n", m->restore_ms);
 	if (m->mode == FERRY_MIGRATE_LAZY && m->committed)
@@ -820,13 +863,13 @@ report(struct mig *m, int ok, const ferry_error_t *err)
 		json_array_append_new(ph, json_pack("{s:s, s:f}", "phase", p->name, "ms",
 						    ((p->end ? p->end : m->t_end) - p->start) * 1000.0));
 	}
-	r = json_pack("{s:s, s:s, s:s, s:s, s:o, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "result",
+	r = json_pack("{s:s, s:s, s:s, s:s, s:o, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "result",
 		      ok == 0 ? "ok" : (m->uncertain ? "uncertain" : "rolled-back"), "id", m->o->id, "mode",
 		      ferry_migrate_mode_name(m->mode), "why", m->mode_why, "phases", ph, "downtime_ms",
 		      m->committed ? (m->t_committed - m->t_freeze) * 1000.0 : 0.0, "frozen_criu_us",
 		      (json_int_t) m->dump_stats.frozen_time, "rootfs_bytes", (json_int_t) m->presync.bytes,
 		      "images_bytes", (json_int_t) m->images.bytes, "final_sync_bytes", (json_int_t) m->final_sync.bytes,
-		      "pages", (json_int_t) (m->dump_stats.pages_written + m->dump_stats.pages_lazy), "restore_ms",
+		      "pages", (json_int_t) (m->dump_stats.pages_written + m->dump_stats.pages_lazy), "page_bytes", (json_int_t) m->page_bytes, "restore_ms",
 		      (json_int_t) m->restore_ms, "postcopy_ms", (json_int_t) m->postcopy_ms, "ip_ms",
 		      (json_int_t) m->ip_ms, "committed", m->committed);
 	if (ok != 0 && err && err->msg)
@@ -880,6 +923,8 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 	int ret = -1;
 
 	m->t0 = now_s();
+	/* A destination that hangs up must give an error, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	m->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
 	if (!ferry_id_valid(o->id))
 		return ferry_error_set(err, EINVAL, "invalid container id \"%s\"", o->id ? o->id : "");
@@ -1025,6 +1070,10 @@ out_quiet:
 		close(m->rootfs_fd);
 	if (m->ps_fd >= 0)
 		close(m->ps_fd);
+	if (m->relay) {
+		ferry_relay_abort(m->relay);
+		ferry_relay_join(m->relay, NULL, NULL, &(ferry_error_t) FERRY_ERROR_INIT);
+	}
 	json_decref(dest_features);
 	ferry_tls_close(m->t);
 	ferry_tls_creds_free(m->creds);

@@ -147,6 +147,37 @@ print_restore_stats(int images_fd)
  * hierarchy looks like.  rst_sibling makes the restored init that child's
  * child; once the child exits it is reparented to us (a subreaper).
  */
+/* An unlinked file of the size the init's stdio file fd had at the dump. */
+static int
+stdio_stand_in(int images_fd, const char *dir, int fd, ferry_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
+	long long size = -1;
+	size_t len = 0;
+	char *save = NULL;
+	int f;
+
+	if (ferry_read_file_at(images_fd, "ferry-stdio-sizes", 4096, &text, &len, &e2) == 0)
+		for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+			int n;
+			long long sz;
+			if (sscanf(l, "%d %lld", &n, &sz) == 2 && n == fd)
+				size = sz;
+		}
+	if (size < 0)
+		return ferry_error_set(err, ENOENT, "fd %d of the checkpointed init: size unknown (no ferry-stdio-sizes)",
+				       fd);
+	f = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (f < 0)
+		return ferry_error_sys(err, "stand-in for fd %d in %s", fd, dir);
+	if (ftruncate(f, size) < 0) {
+		close(f);
+		return ferry_error_sys(err, "stand-in for fd %d", fd);
+	}
+	return f;
+}
+
 static int
 run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_t *pid, ferry_error_t *err)
 {
@@ -353,7 +384,16 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 				if (sscanf(l, "%d %c %127s %n", &fd, &kind, key, &off) != 3 || fd < 0 || fd > 2 || !off)
 					continue;
 				owned = append_owned(owned, &n_owned, key);
-				if (kind == 'f') {
+				if (o->stdio_to_null && kind == 'f') {
+					/* Another host: the init's file stayed behind.  CRIU
+					 * wants one of the same size: an unlinked stand-in. */
+					file_fds[fd] = stdio_stand_in(images_fd, d.path, fd, err);
+					if (file_fds[fd] < 0)
+						goto fail;
+					fd = file_fds[fd];
+				} else if (o->stdio_to_null) {
+					fd = null_fd;
+				} else if (kind == 'f') {
 					/* CRIU checks the size and restores the offset of a
 					 * regular file: only that same file will do. */
 					file_fds[fd] = open(l + off, O_RDWR | O_CLOEXEC);

@@ -49,6 +49,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "netmove.h"
+#include "relay.h"
 #include "spec.h"
 #include "state.h"
 #include "transfer.h"
@@ -74,7 +75,10 @@ on_stop(int sig)
 struct sess {
 	const ferry_ctx_t *ctx;
 	const struct ferry_serve_opts *o;
+	ferry_tls_creds_t *creds;
 	ferry_tls_t *t;
+	ferry_tls_t *pages;   /* the pages connection, until its relay starts */
+	ferry_relay_t *relay;
 	int timeout_ms;
 	char tokenhex[2 * FERRY_WIRE_TOKEN_LEN + 1];
 	char *dir; /* <work_root>/<token> */
@@ -187,7 +191,13 @@ accept_pages(struct sess *s, ferry_error_t *err)
 	c = CMSG_FIRSTHDR(&mh);
 	if (c == NULL || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
 		return ferry_error_set(err, EPROTO, "no socket with the pages connection");
-	memcpy(&s->ps_fd, CMSG_DATA(c), sizeof(int));
+	{
+		int fd;
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		/* Mutual TLS on it too, with this session's peer's CA. */
+		if (ferry_tls_server(fd, s->creds, s->timeout_ms, &s->pages, err) < 0)
+			return ferry_error_prefix(err, "pages connection");
+	}
 	return 0;
 }
 
@@ -197,11 +207,20 @@ static int
 spawn_criu_pages(struct sess *s, ferry_error_t *err)
 {
 	bool lazy = s->mode == FERRY_MIGRATE_LAZY;
-	int status_pipe[2] = { -1, -1 };
+	int status_pipe[2] = { -1, -1 }, pair[2];
 	pid_t pid;
 	char *argv[40];
 	int a = 0;
 
+	if (ferry_loopback_pair(pair, err) < 0)
+		return -1;
+	if (ferry_relay_start(s->pages, pair[1], 0, &s->relay, err) < 0) {
+		close(pair[0]);
+		close(pair[1]);
+		return -1;
+	}
+	s->pages = NULL;
+	s->ps_fd = pair[0];
 	if (lazy && pipe2(status_pipe, O_CLOEXEC) < 0)
 		return ferry_error_sys(err, "pipe");
 	argv[a++] = s->criu;
@@ -217,14 +236,6 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 		argv[a++] = "--page-server";
 	argv[a++] = "--ps-socket";
 	argv[a++] = "3";
-	argv[a++] = "--tls";
-	argv[a++] = "--tls-no-cn-verify";
-	argv[a++] = "--tls-cacert";
-	argv[a++] = (char *) s->o->tls.ca;
-	argv[a++] = "--tls-cert";
-	argv[a++] = (char *) s->o->tls.cert;
-	argv[a++] = "--tls-key";
-	argv[a++] = (char *) s->o->tls.key;
 	if (lazy) {
 		argv[a++] = "--status-fd";
 		argv[a++] = "4";
@@ -259,7 +270,7 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 		/* The daemon says '\0' once its socket for the restore listens. */
 		if (poll(&p, 1, s->timeout_ms) <= 0 || read(status_pipe[0], &c, 1) != 1) {
 			close(status_pipe[0]);
-			return ferry_error_set(err, EIO, "criu lazy-pages did not start (log: %s/lazy-pages.log)",
+			return ferry_error_set(err, 0, "criu lazy-pages did not start (log: %s/lazy-pages.log)",
 					       s->work);
 		}
 		close(status_pipe[0]);
@@ -291,12 +302,23 @@ wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 		usleep(2000);
 	}
 	s->criu_pid = 0;
+	if (s->relay) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		/* CRIU closed its end: the relay drains and ends. */
+		if (s->ps_fd >= 0) {
+			close(s->ps_fd);
+			s->ps_fd = -1;
+		}
+		ferry_relay_abort(s->relay);
+		ferry_relay_join(s->relay, NULL, NULL, &e);
+		s->relay = NULL;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	wfd = open(s->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	{
 		_cleanup_free_ char *errs = wfd >= 0 ? ferry_criu_log_errors(wfd, log, 3) : NULL;
-		return ferry_error_set(err, EIO, "criu %s failed (status 0x%x)%s%s (log: %s/%s)", log, status,
+		return ferry_error_set(err, 0, "criu %s failed (status 0x%x)%s%s (log: %s/%s)", log, status,
 				       errs ? ": " : "", errs ? errs : "", s->work, log);
 	}
 }
@@ -313,6 +335,12 @@ rollback(struct sess *s, const char *why)
 		kill(s->criu_pid, SIGKILL);
 		waitpid(s->criu_pid, NULL, 0);
 		s->criu_pid = 0;
+	}
+	if (s->relay) {
+		ferry_relay_abort(s->relay);
+		ferry_relay_join(s->relay, NULL, NULL, &e);
+		ferry_error_clear(&e);
+		s->relay = NULL;
 	}
 	if (s->restored) {
 		if (ferry_container_delete(s->ctx, s->id, true, &e) < 0) {
@@ -510,9 +538,10 @@ make_bundle(struct sess *s, ferry_error_t *err)
 		if (errno != EEXIST || stat(mark, &sb) < 0)
 			return ferry_error_sys(err, "bundle %s", s->bundle);
 	} else {
+		_cleanup_close_ int bfd = open(s->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		s->bundle_made = true;
-		if (ferry_write_file(mark, "", err) < 0)
-			return -1;
+		if (bfd < 0 || ferry_write_file_atomic_at(bfd, OWNED_MARK, "", 0, 0600, err) < 0)
+			return bfd < 0 ? ferry_error_sys(err, "%s", s->bundle) : -1;
 	}
 	if (!s->in_place && mkdir(s->rootfs, 0755) < 0 && errno != EEXIST)
 		return ferry_error_sys(err, "%s", s->rootfs);
@@ -569,6 +598,10 @@ do_manifest(struct sess *s, const json_t *msg, ferry_error_t *err)
 				return -1;
 			return recv_noop(s, err);
 		}
+		if (ferry_error_isset(err))
+			pr_info("%s: rootfs %s not usable in place: %s", s->id, s->src_rootfs, err->msg);
+		else
+			pr_info("%s: rootfs %s differs here: copying it", s->id, s->src_rootfs);
 		ferry_error_clear(err);
 	}
 	if (s->in_place)
@@ -640,7 +673,10 @@ do_dump(struct sess *s, const json_t *msg, ferry_error_t *err)
 	s->work = xasprintf("%s/work", s->dir);
 	if (ferry_mkdir_p(s->images, 0700, err) < 0 || ferry_mkdir_p(s->work, 0700, err) < 0)
 		return -1;
-	if (accept_pages(s, err) < 0 || spawn_criu_pages(s, err) < 0)
+	/* The page server must listen before the dump starts; the lazy-pages
+	 * daemon reads inventory.img when it starts, so it waits for the
+	 * images (RESTORE). */
+	if (accept_pages(s, err) < 0 || (s->mode == FERRY_MIGRATE_STOP_COPY && spawn_criu_pages(s, err) < 0))
 		return -1;
 	if (ferry_fault("dst-dump"))
 		return ferry_error_set(err, EIO, "fault injected at dst-dump");
@@ -671,6 +707,8 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 		return ferry_error_set(err, EPROTO, "RESTORE before DUMP");
 	if (s->mode == FERRY_MIGRATE_STOP_COPY && wait_criu(s, s->timeout_ms, "page-server.log", err) < 0)
 		return ferry_error_prefix(err, "receiving memory");
+	if (s->mode == FERRY_MIGRATE_LAZY && spawn_criu_pages(s, err) < 0)
+		return -1;
 	if (s->mode == FERRY_MIGRATE_SHARED) {
 		/* The bundle is the source's: only our own work goes here. */
 	}
@@ -684,6 +722,7 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 	ro.image_path = s->images;
 	ro.work_path = s->work;
 	ro.detach = true;
+	ro.stdio_to_null = true;
 	ro.tcp_established = tcp;
 	ro.cgroup_path = cg;
 	ro.tune = tune_restore;
@@ -752,6 +791,12 @@ session_free(struct sess *s)
 		kill(s->criu_pid, SIGKILL);
 		waitpid(s->criu_pid, NULL, 0);
 	}
+	if (s->relay) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		ferry_relay_abort(s->relay);
+		ferry_relay_join(s->relay, NULL, NULL, &e);
+	}
+	ferry_tls_close(s->pages);
 	if (s->pages_listen >= 0)
 		close(s->pages_listen);
 	if (s->ps_fd >= 0)
@@ -797,9 +842,9 @@ session_cleanup_dir(struct sess *s, bool ok)
 }
 
 static int
-session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_t *t)
+session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_creds_t *creds, ferry_tls_t *t)
 {
-	struct sess ss = { .ctx = ctx, .o = o, .t = t, .pages_listen = -1, .ps_fd = -1, .rootfs_fd = -1 };
+	struct sess ss = { .ctx = ctx, .o = o, .creds = creds, .t = t, .pages_listen = -1, .ps_fd = -1, .rootfs_fd = -1 };
 	struct sess *s = &ss;
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 	ferry_error_t *err = &e;
@@ -995,7 +1040,7 @@ connection(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_c
 	}
 	pr_info("%s: session with %s", peer, ferry_tls_peer(t));
 	/* 10 and up: a session ended (the listener counts them for --once). */
-	_exit(10 + session(ctx, o, t));
+	_exit(10 + session(ctx, o, creds, t));
 }
 
 static int

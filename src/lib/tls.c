@@ -253,3 +253,28 @@ ferry_tls_closep(ferry_tls_t **t)
 	ferry_tls_close(*t);
 	*t = NULL;
 }
+
+ssize_t
+ferry_tls_recv_some(ferry_tls_t *t, void *buf, size_t len, ferry_error_t *err)
+{
+	for (;;) {
+		ssize_t n = gnutls_record_recv(t->s, buf, len);
+		if (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN)
+			continue;
+		if (n < 0)
+			return tls_err(err, (int) n, "receive");
+		return n;
+	}
+}
+
+bool
+ferry_tls_pending(ferry_tls_t *t)
+{
+	return gnutls_record_check_pending(t->s) > 0;
+}
+
+void
+ferry_tls_shutdown_write(ferry_tls_t *t)
+{
+	gnutls_bye(t->s, GNUTLS_SHUT_WR);
+}

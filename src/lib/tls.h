@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -48,6 +49,13 @@ int ferry_tls_set_timeout(ferry_tls_t *t, int timeout_ms);
 int ferry_tls_write_all(ferry_tls_t *t, const void *buf, size_t len, ferry_error_t *err);
 /* Reads exactly len bytes; the peer closing first is an error. */
 int ferry_tls_read_full(ferry_tls_t *t, void *buf, size_t len, ferry_error_t *err);
+
+/* For a relay: one read of what is there (0: the peer closed), whether
+ * decrypted data waits inside the session (poll would not show it), and
+ * a half-close of our direction. */
+ssize_t ferry_tls_recv_some(ferry_tls_t *t, void *buf, size_t len, ferry_error_t *err);
+bool ferry_tls_pending(ferry_tls_t *t);
+void ferry_tls_shutdown_write(ferry_tls_t *t);
 
 /* Sends close_notify (best effort), frees the session and closes the fd. */
 void ferry_tls_close(ferry_tls_t *t);

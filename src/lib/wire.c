@@ -248,9 +248,9 @@ ferry_wire_expect(ferry_tls_t *t, uint32_t type, const char *who, json_t **out, 
 		return ferry_error_prefix(err, "from the %s", who);
 	if (got == FERRY_MSG_ERROR) {
 		const char *m = json_string_value(json_object_get(j, "error"));
-		ferry_error_set(err, EREMOTEIO, "%s: %s", who, m ? m : "(no reason given)");
+		ferry_error_set(err, 0, "%s: %s", who, m ? m : "(no reason given)");
 		json_decref(j);
-		return -1;
+		return -2;
 	}
 	if (got != type) {
 		json_decref(j);

@@ -87,7 +87,8 @@ void ferry_wire_send_error(ferry_tls_t *t, const char *msg);
 /* Receives one record; *buf is malloc'd (NUL-terminated for convenience). */
 int ferry_wire_recv(ferry_tls_t *t, uint32_t *type, char **buf, size_t *len, ferry_error_t *err);
 /* Receives a JSON record of the expected type.  An ERROR record becomes
- * "<who>: <its text>"; any other type is a protocol error. */
+ * "<who>: <its text>" and returns -2 (the peer is alive and said why);
+ * anything else that goes wrong returns -1. */
 int ferry_wire_expect(ferry_tls_t *t, uint32_t type, const char *who, json_t **out, ferry_error_t *err);
 
 /* Typed getters for decoded messages: errors name the field. */
