@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -105,6 +106,8 @@ struct mig {
 
 	bool committed;
 	bool uncertain;
+	bool handed_off; /* lazy: CRIU serves the pages, the destination restores */
+	double t_handoff;
 	ferry_error_t cb_err;
 };
 
@@ -322,7 +325,7 @@ dial(struct mig *m, enum ferry_conn_kind kind, ferry_error_t *err)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	{
 		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	ferry_wire_preamble_encode(pre, kind);
 	if (ferry_write_all(fd, pre, sizeof(pre)) < 0 ||
@@ -577,6 +580,60 @@ restore_ips(struct mig *m)
 	}
 }
 
+/* Removes the service IPs here and lists them for COMMIT. */
+static json_t *
+release_ips(struct mig *m, ferry_error_t *err)
+{
+	json_t *ips = json_array();
+
+	for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
+		char buf[128];
+		bool removed = false;
+		if (ferry_net_addr_del(&m->o->ips[i], &removed, err) < 0) {
+			json_decref(ips);
+			ferry_error_prefix(err, "move %s", ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf)));
+			return NULL;
+		}
+		m->ip_removed[i] = removed;
+		json_array_append_new(ips, json_string(ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf))));
+	}
+	return ips;
+}
+
+/*
+ * Lazy mode cannot wait for RESTORED here: CRIU's restore itself touches
+ * lazy pages (the restorer builds each task's signal frame on its stack),
+ * and this dump serves them only after we answer.  So the answer is yes
+ * once the destination has the images, RESTORE and COMMIT; from then on
+ * a failure of the restore or of the transfer makes CRIU's page server
+ * fail, CRIU resumes the tree here, and ferry takes the IPs back (the
+ * container runs on here, but its established connections stay locked
+ * by CRIU: they are lost).
+ */
+static int
+lazy_handoff(struct mig *m, ferry_error_t *err)
+{
+	json_t *req, *ips;
+	int ret;
+
+	req = json_pack("{s:b, s:b}", "tcp_established", m->tcp_established, "lazy", true);
+	ret = ferry_wire_send_json(m->t, FERRY_MSG_RESTORE, req, err);
+	json_decref(req);
+	if (ret < 0)
+		return -1;
+	if ((ips = release_ips(m, err)) == NULL)
+		return -1;
+	req = json_pack("{s:o}", "ips", ips);
+	ret = ferry_wire_send_json(m->t, FERRY_MSG_COMMIT, req, err);
+	json_decref(req);
+	if (ret < 0 || FAULT("src-commit", err) < 0)
+		return -1;
+	m->handed_off = true;
+	m->t_handoff = now_s();
+	phase_begin(m, "post-copy");
+	return 0;
+}
+
 /* The commit window: CRIU has the tree frozen and dumped and waits for
  * our answer. */
 static int
@@ -602,6 +659,9 @@ post_dump(struct mig *m, ferry_error_t *err)
 			return -1;
 	}
 
+	if (m->mode == FERRY_MIGRATE_LAZY)
+		return lazy_handoff(m, err);
+
 	phase_begin(m, "restore");
 	req = json_pack("{s:b}", "tcp_established", m->tcp_established);
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_RESTORE, req, err);
@@ -621,15 +681,9 @@ post_dump(struct mig *m, ferry_error_t *err)
 	 * take the address without answering the peers with RSTs. */
 	phase_begin(m, "network");
 	{
-		json_t *ips = json_array();
-		for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
-			char buf[128];
-			bool removed = false;
-			if (ferry_net_addr_del(&m->o->ips[i], &removed, err) < 0)
-				return ferry_error_prefix(err, "move %s", ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf)));
-			m->ip_removed[i] = removed;
-			json_array_append_new(ips, json_string(ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf))));
-		}
+		json_t *ips = release_ips(m, err);
+		if (ips == NULL)
+			return -1;
 		if (FAULT("src-commit", err) < 0) {
 			json_decref(ips);
 			return -1;
@@ -829,7 +883,7 @@ report_text(struct mig *m, int ok, const ferry_error_t *err)
 	if (m->committed)
 		fprintf(out, "  downtime      %8.1f ms (freeze to the destination owning the container and its IPs)\n",
 			downtime);
-	if (m->dump_stats.frozen_time)
+	if (m->dump_stats.frozen_time && m->dump_stats.frozen_time < 3600u * 1000000u)
 		fprintf(out, "  criu          freezing %.1f ms, frozen %.1f ms, memdump %.1f ms, memwrite %.1f ms\n",
 			m->dump_stats.freezing_time / 1000.0, m->dump_stats.frozen_time / 1000.0,
 			m->dump_stats.memdump_time / 1000.0, m->dump_stats.memwrite_time / 1000.0);
@@ -992,7 +1046,16 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 				pr_warn("rollback: %s", e.msg);
 		}
 		restore_ips(m);
-		if (m->uncertain)
+		if (m->handed_off) {
+			/* CRIU resumed the tree but left its connections locked. */
+			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+			for (size_t i = 0; i < o->n_ips; i++)
+				if (ferry_net_criu_unlock_leftovers(&o->ips[i], &e) < 0)
+					ferry_error_clear(&e);
+			ferry_error_prefix(err, "the lazy restore failed on the destination; \"%s\" runs on here "
+						"(its established TCP connections were lost)",
+					   o->id);
+		} else if (m->uncertain)
 			ferry_error_prefix(err, "the destination may or may not have committed; \"%s\" stays paused "
 						"here: check `ferry list` on %s, then `ferry delete -f %s` or `ferry "
 						"resume %s` here",
@@ -1019,7 +1082,22 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 	if (m->mode == FERRY_MIGRATE_LAZY) {
 		json_t *pc = NULL;
 		bool pc_ok = false;
-		phase_begin(m, "post-copy");
+		int64_t v = 0;
+		/* CRIU returned: every page was served.  What the destination
+		 * said meanwhile is waiting on the control connection. */
+		if (ferry_wire_expect(m->t, FERRY_MSG_RESTORED, "destination", &pc, err) < 0)
+			goto committed_out;
+		ferry_wire_get_int(pc, "restore_ms", false, 0, INT64_MAX, &m->restore_ms, err);
+		json_decref(pc);
+		if (ferry_wire_expect(m->t, FERRY_MSG_COMMITTED, "destination", &pc, err) < 0)
+			goto committed_out;
+		ferry_wire_get_int(pc, "ip_ms", false, 0, INT64_MAX, &v, err);
+		m->ip_ms = v;
+		json_decref(pc);
+		m->committed = true;
+		/* Both clocks are not ours to compare: the service was back
+		 * after the freeze, the hand-off, the restore and the IP move. */
+		m->t_committed = m->t_handoff + (double) (m->restore_ms + m->ip_ms) / 1000.0;
 		if (ferry_wire_expect(m->t, FERRY_MSG_POSTCOPY_DONE, "destination", &pc, err) < 0)
 			goto committed_out;
 		ferry_wire_get_int(pc, "ms", false, 0, INT64_MAX, &m->postcopy_ms, err);

@@ -26,6 +26,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -752,7 +754,7 @@ do_commit(struct sess *s, const json_t *msg, ferry_error_t *err)
 		s->n_ips = i + 1;
 		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
 			return -1;
-		if (ferry_net_announce(&s->ips[i], 3, err) < 0) {
+		if (ferry_net_announce(&s->ips[i], 1, err) < 0) {
 			pr_warn("%s", err->msg);
 			ferry_error_clear(err);
 		}
@@ -760,7 +762,15 @@ do_commit(struct sess *s, const json_t *msg, ferry_error_t *err)
 	if (ferry_fault("dst-commit"))
 		return ferry_error_set(err, EIO, "fault injected at dst-commit");
 	s->committed = true;
-	return reply(s, FERRY_MSG_COMMITTED, json_pack("{s:I}", "ip_ms", (json_int_t) ((now_s() - t) * 1000.0)), err);
+	if (reply(s, FERRY_MSG_COMMITTED, json_pack("{s:I}", "ip_ms", (json_int_t) ((now_s() - t) * 1000.0)), err) < 0)
+		return -1;
+	/* One announcement went out before the answer; repeat it for
+	 * neighbours that missed it, after, so it costs no downtime. */
+	for (size_t k = 0; k < s->n_ips; k++) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		ferry_net_announce(&s->ips[k], 2, &e);
+	}
+	return 0;
 }
 
 /* Lazy mode, after the commit: the daemon exits once every page is in. */
@@ -1015,6 +1025,11 @@ connection(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_c
 
 	/* A peer that connects and says nothing is dropped soon. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	{
+		/* Request/answer traffic: no Nagle delay on the answers. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	while (got < sizeof(pre)) {
 		ssize_t n = read(fd, pre + got, sizeof(pre) - got);
 		if (n <= 0) {

@@ -161,6 +161,17 @@ ferry_wire_send(ferry_tls_t *t, uint32_t type, const void *payload, size_t len, 
 				       len);
 	memcpy(hdr, &be_t, 4);
 	memcpy(hdr + 4, &be_l, 4);
+	/* Small records go out as one TLS record: two writes would wait for
+	 * the peer's delayed ACK in between. */
+	if (len <= 16384) {
+		uint8_t buf[FERRY_WIRE_HEADER_LEN + 16384];
+		memcpy(buf, hdr, sizeof(hdr));
+		if (len)
+			memcpy(buf + sizeof(hdr), payload, len);
+		if (ferry_tls_write_all(t, buf, sizeof(hdr) + len, err) < 0)
+			return ferry_error_prefix(err, "send %s", ferry_wire_msg_name(type));
+		return 0;
+	}
 	if (ferry_tls_write_all(t, hdr, sizeof(hdr), err) < 0 || (len && ferry_tls_write_all(t, payload, len, err) < 0))
 		return ferry_error_prefix(err, "send %s", ferry_wire_msg_name(type));
 	return 0;
