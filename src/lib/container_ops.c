@@ -213,6 +213,7 @@ ferry_container_delete(const ferry_ctx_t *ctx, const char *id, bool force, ferry
 	}
 	if (ferry_container_dir_remove(&d, err) < 0)
 		return ferry_error_prefix(err, "delete %s", id);
+	ferry_remove_owned_bundle(st->bundle);
 	return 0;
 fail:
 	ferry_container_dir_close(&d);

@@ -616,14 +616,14 @@ lazy_handoff(struct mig *m, ferry_error_t *err)
 	json_t *req, *ips;
 	int ret;
 
-	req = json_pack("{s:b, s:b}", "tcp_established", m->tcp_established, "lazy", true);
+	if ((ips = release_ips(m, err)) == NULL)
+		return -1;
+	req = json_pack("{s:b, s:o}", "tcp_established", m->tcp_established, "ips", ips);
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_RESTORE, req, err);
 	json_decref(req);
 	if (ret < 0)
 		return -1;
-	if ((ips = release_ips(m, err)) == NULL)
-		return -1;
-	req = json_pack("{s:o}", "ips", ips);
+	req = json_object();
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_COMMIT, req, err);
 	json_decref(req);
 	if (ret < 0 || FAULT("src-commit", err) < 0)
@@ -662,8 +662,17 @@ post_dump(struct mig *m, ferry_error_t *err)
 	if (m->mode == FERRY_MIGRATE_LAZY)
 		return lazy_handoff(m, err);
 
+	/* The restored sockets bind to the service addresses, so they move
+	 * first: gone from here (peers' packets now die quietly: the address
+	 * is not ours, and CRIU's lock drops the rest), added there without
+	 * an announcement; COMMIT announces them once the sockets exist. */
 	phase_begin(m, "restore");
-	req = json_pack("{s:b}", "tcp_established", m->tcp_established);
+	{
+		json_t *ips = release_ips(m, err);
+		if (ips == NULL)
+			return -1;
+		req = json_pack("{s:b, s:o}", "tcp_established", m->tcp_established, "ips", ips);
+	}
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_RESTORE, req, err);
 	json_decref(req);
 	/* A restore of a big tree takes a while; its own bound. */
@@ -680,16 +689,9 @@ post_dump(struct mig *m, ferry_error_t *err)
 	/* Network: the restored sockets exist now, so the destination can
 	 * take the address without answering the peers with RSTs. */
 	phase_begin(m, "network");
-	{
-		json_t *ips = release_ips(m, err);
-		if (ips == NULL)
-			return -1;
-		if (FAULT("src-commit", err) < 0) {
-			json_decref(ips);
-			return -1;
-		}
-		req = json_pack("{s:o}", "ips", ips);
-	}
+	if (FAULT("src-commit", err) < 0)
+		return -1;
+	req = json_object();
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_COMMIT, req, err);
 	json_decref(req);
 	if (ret < 0)
@@ -936,7 +938,6 @@ static void
 finish_source(struct mig *m)
 {
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-	_cleanup_free_ char *owned = NULL;
 
 	/* CRIU's network lock leaves DROP rules for the moved connections in
 	 * a netns it does not own (the host's): only a restore here would
@@ -951,18 +952,7 @@ finish_source(struct mig *m)
 	}
 	/* A bundle `ferry serve` made when the container arrived here goes
 	 * with it. */
-	owned = xasprintf("%s/.ferry-owned", m->st->bundle);
-	if (access(owned, F_OK) == 0) {
-		_cleanup_close_ int parent = -1;
-		_cleanup_free_ char *dir = xstrdup(m->st->bundle);
-		char *slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			parent = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (parent >= 0 && ferry_rm_rf_at(parent, slash + 1, &e) < 0)
-				pr_warn("remove bundle %s: %s", m->st->bundle, e.msg);
-		}
-	}
+	ferry_remove_owned_bundle(m->st->bundle);
 }
 
 int

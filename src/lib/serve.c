@@ -703,8 +703,13 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 	double t;
 	int status = 0;
 
+	json_t *ips = json_object_get(msg, "ips"), *v;
+	size_t i;
+
 	if (ferry_wire_get_bool(msg, "tcp_established", &tcp, err) < 0)
 		return ferry_error_prefix(err, "RESTORE");
+	if (ips && (!json_is_array(ips) || json_array_size(ips) > 64))
+		return ferry_error_set(err, EPROTO, "RESTORE: \"ips\" is not a list of at most 64 addresses");
 	if (s->images == NULL)
 		return ferry_error_set(err, EPROTO, "RESTORE before DUMP");
 	if (s->mode == FERRY_MIGRATE_STOP_COPY && wait_criu(s, s->timeout_ms, "page-server.log", err) < 0)
@@ -713,6 +718,15 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 		return -1;
 	if (s->mode == FERRY_MIGRATE_SHARED) {
 		/* The bundle is the source's: only our own work goes here. */
+	}
+	/* The restored sockets bind to these: here before the restore, not
+	 * announced before COMMIT. */
+	json_array_foreach (ips, i, v) {
+		if (!json_is_string(v) || ferry_ipaddr_parse(json_string_value(v), &s->ips[i], err) < 0)
+			return ferry_error_prefix(err, "RESTORE: ips[%zu]", i);
+		s->n_ips = i + 1;
+		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
+			return -1;
 	}
 	if (ferry_fault("dst-restore"))
 		return ferry_error_set(err, EIO, "fault injected at dst-restore");
@@ -740,25 +754,16 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 static int
 do_commit(struct sess *s, const json_t *msg, ferry_error_t *err)
 {
-	json_t *ips = json_object_get(msg, "ips"), *v;
 	double t = now_s();
-	size_t i;
 
+	(void) msg;
 	if (!s->restored)
 		return ferry_error_set(err, EPROTO, "COMMIT before RESTORED");
-	if (!json_is_array(ips) || json_array_size(ips) > 64)
-		return ferry_error_set(err, EPROTO, "COMMIT: \"ips\" is not a list of at most 64 addresses");
-	json_array_foreach (ips, i, v) {
-		if (!json_is_string(v) || ferry_ipaddr_parse(json_string_value(v), &s->ips[i], err) < 0)
-			return ferry_error_prefix(err, "COMMIT: ips[%zu]", i);
-		s->n_ips = i + 1;
-		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
-			return -1;
+	for (size_t i = 0; i < s->n_ips; i++)
 		if (ferry_net_announce(&s->ips[i], 1, err) < 0) {
 			pr_warn("%s", err->msg);
 			ferry_error_clear(err);
 		}
-	}
 	if (ferry_fault("dst-commit"))
 		return ferry_error_set(err, EIO, "fault injected at dst-commit");
 	s->committed = true;

@@ -424,3 +424,26 @@ ferry_id_valid(const char *id)
 	}
 	return n <= 1024;
 }
+
+void
+ferry_remove_owned_bundle(const char *bundle)
+{
+	_cleanup_free_ char *mark = NULL, *dir = NULL;
+	_cleanup_close_ int parent = -1;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	char *slash;
+
+	if (bundle == NULL || bundle[0] != '/')
+		return;
+	mark = xasprintf("%s/.ferry-owned", bundle);
+	if (access(mark, F_OK) < 0)
+		return;
+	dir = xstrdup(bundle);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	parent = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (parent >= 0)
+		ferry_rm_rf_at(parent, slash + 1, &e);
+}

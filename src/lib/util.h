@@ -109,4 +109,8 @@ int ferry_close_fds_from(int from, const int *keep, size_t nkeep);
 /* A container id: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes (runc's rule). */
 bool ferry_id_valid(const char *id);
 
+/* Removes a bundle `ferry serve` made for a container it received (it
+ * holds a .ferry-owned mark); any other bundle is the user's and stays. */
+void ferry_remove_owned_bundle(const char *bundle);
+
 #endif

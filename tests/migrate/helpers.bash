@@ -1,0 +1,164 @@
+# Shared set-up of the two-host migration tests: the testbed (hosts a and b
+# in their own network and mount namespaces, client), a CA and host
+# certificates, `ferry serve` on both hosts, and a workload that checks its
+# own state: httpd on :80 answering the host's bind-mounted name, httpd on
+# :81 serving a counter that must keep counting across migrations, and a
+# TCP echo service on :7000 whose established connection must survive.
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+FERRY=${FERRY:-$REPO/build/ferry}
+TB=$REPO/scripts/testbed
+SIP=10.77.0.100
+WORK=/var/tmp/ferry-migrate-tests
+CERTS=$WORK/certs
+PORT=7070
+
+addr_of() { case $1 in a) echo 10.77.0.11 ;; b) echo 10.77.0.12 ;; esac; }
+other() { [[ $1 == a ]] && echo b || echo a; }
+on() { "$TB" exec "$@"; }
+fy() { local h=$1; shift; on "$h" "$FERRY" "$@"; }
+
+serve_start() {
+	local h=$1
+	shift
+	on "$h" "$FERRY" serve --listen "$(addr_of "$h"):$PORT" --ca "$CERTS/ca.pem" --cert "$CERTS/$h.pem" \
+		--key "$CERTS/$h-key.pem" --bundle-root "/run/ferry-bundles" --cgroup-parent "/ferry-tb-$h" \
+		--timeout 5000 "$@" >"$WORK/serve-$h.log" 2>&1 &
+	echo $! >"$WORK/serve-$h.pid"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "listening on" "$WORK/serve-$h.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "serve on $h did not start:" >&2
+	cat "$WORK/serve-$h.log" >&2
+	return 1
+}
+
+serve_stop() {
+	local h=$1 pid
+	pid=$(cat "$WORK/serve-$h.pid" 2>/dev/null) || return 0
+	# the agent runs under `testbed exec`: its children are ours to stop
+	pkill -TERM -P "$pid" 2>/dev/null || true
+	kill "$pid" 2>/dev/null || true
+	pkill -f "serve --listen $(addr_of "$h"):$PORT" 2>/dev/null || true
+	rm -f "$WORK/serve-$h.pid"
+}
+
+# mig FROM TO ID [ARGS...]: ferry migrate run on FROM.
+mig() {
+	local from=$1 to=$2 id=$3
+	shift 3
+	fy "$from" migrate "$id" --to "$(addr_of "$to")" --ca "$CERTS/ca.pem" --cert "$CERTS/$from.pem" \
+		--key "$CERTS/$from-key.pem" --move-ip "$SIP/24" --no-progress --timeout 5000 "$@"
+}
+
+# The counter workload's bundle (read-only busybox rootfs, host network).
+make_workload() {
+	local bundle=$1
+	rm -rf "$bundle"
+	"$REPO/bench/workloads/httpd" build "$bundle" >/dev/null
+	jq '.process.args = ["sh", "-c", "httpd -p 80 -h /var/www/html; httpd -p 81 -h /tmp; nc -ll -p 7000 -e cat & i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done"]
+		| del(.annotations)' "$bundle/config.json" >"$bundle/c" && mv "$bundle/c" "$bundle/config.json"
+}
+
+status_on() {
+	local j
+	j=$(fy "$1" state "$2" 2>/dev/null) || { echo none; return 0; }
+	jq -r .status <<<"$j"
+}
+
+# Exactly one host runs the container, the other has no trace of it.
+assert_only_on() {
+	local h=$1 id=$2 o
+	o=$(other "$h")
+	[[ $(status_on "$h" "$id") == running ]] || { echo "$id is not running on $h ($(status_on "$h" "$id"))" >&2; return 1; }
+	[[ $(status_on "$o" "$id") == none ]] || { echo "$id also on $o ($(status_on "$o" "$id"))" >&2; return 1; }
+	if on "$o" sh -c "ls /run/ferry/$id" >/dev/null 2>&1; then
+		echo "state dir of $id left on $o" >&2
+		return 1
+	fi
+}
+
+# The service IP is on exactly that host.
+assert_ip_on() {
+	local h=$1 o
+	o=$(other "$h")
+	on "$h" ip -o addr show | grep -q " $SIP/" || { echo "$SIP not on $h" >&2; return 1; }
+	! on "$o" ip -o addr show | grep -q " $SIP/" || { echo "$SIP still on $o" >&2; return 1; }
+}
+
+answer() { on client curl -s -m 3 "http://$SIP:${1:-80}/${2:-}"; }
+
+# No memory images, pages sockets or CRIU DROP rules left on either host
+# (a failed session keeps its CRIU logs, and only those).
+assert_clean() {
+	local h left
+	for h in a b; do
+		left=$(on "$h" sh -c 'ls -d /run/ferry-serve/*/images /run/ferry-serve/*/pages.sock /run/ferry-migrate/*/images/pages-* 2>/dev/null; true')
+		if [[ -n $left ]]; then
+			echo "leftovers on $h: $left" >&2
+			return 1
+		fi
+		if on "$h" iptables -S | grep -q 0xc114; then
+			echo "CRIU network-lock rules left on $h" >&2
+			return 1
+		fi
+	done
+}
+
+# A TCP client in the client host holding one connection to :7000: sends a
+# line now, another when $WORK/go appears, and writes what came back.
+tcp_client_start() {
+	rm -f "$WORK/go" "$WORK/tcp.out"
+	on client python3 -c '
+import socket, sys, os, time
+s = socket.create_connection(("'"$SIP"'", 7000), timeout=5)
+s.sendall(b"one\n"); a = s.recv(100)
+open("'"$WORK"'/tcp.ready", "w").write(a.decode())
+while not os.path.exists("'"$WORK"'/go"): time.sleep(0.05)
+s.settimeout(10)
+s.sendall(b"two\n"); b = s.recv(100)
+open("'"$WORK"'/tcp.out", "w").write(a.decode() + b.decode())
+' >"$WORK/tcp.log" 2>&1 &
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $WORK/tcp.ready ]] && { rm -f "$WORK/tcp.ready"; return 0; }
+		sleep 0.05
+	done
+	echo "tcp client did not connect: $(cat "$WORK/tcp.log")" >&2
+	return 1
+}
+
+tcp_client_check() {
+	touch "$WORK/go"
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $WORK/tcp.out ]] && break
+		sleep 0.05
+	done
+	[[ $(cat "$WORK/tcp.out" 2>/dev/null) == $'one\ntwo' ]] || {
+		echo "tcp client: $(cat "$WORK/tcp.out" 2>/dev/null) / $(cat "$WORK/tcp.log")" >&2
+		return 1
+	}
+}
+
+suite_setup() {
+	mkdir -p "$WORK"
+	"$TB" up >/dev/null
+	[[ -s $CERTS/a.pem ]] || "$REPO/scripts/mkcerts" "$CERTS" a=10.77.0.11 b=10.77.0.12 >/dev/null
+	make_workload "$WORK/web"
+	serve_start a
+	serve_start b
+}
+
+suite_teardown() {
+	local h id
+	for h in a b; do
+		for id in $(fy "$h" list -q 2>/dev/null); do fy "$h" delete -f "$id" >/dev/null 2>&1 || true; done
+		on "$h" ip addr del "$SIP/24" dev eth0 2>/dev/null || true
+	done
+	serve_stop a
+	serve_stop b
+	"$TB" down >/dev/null 2>&1 || true
+}

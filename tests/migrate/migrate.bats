@@ -1,0 +1,251 @@
+#!/usr/bin/env bats
+# Live migration between two simulated hosts (scripts/testbed): every mode
+# this machine supports, back and forth, and the ways it must fail safely.
+# Each test leaves the container running on exactly one host.
+
+load helpers
+
+setup_file() { suite_setup; }
+teardown_file() { suite_teardown; }
+
+run_on_a() {
+	local id=$1
+	on a ip addr add "$SIP/24" dev eth0 2>/dev/null || true
+	fy a run -d -b "$WORK/web" "$id" </dev/null >/dev/null 2>&1
+	local i
+	for ((i = 0; i < 60; i++)); do
+		[[ $(answer 81 count) =~ ^[0-9]+$ ]] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "lazy: a to b and back, host content follows, counter continues, TCP connection survives" {
+	run_on_a lz
+	[ "$(answer)" = a ]
+	tcp_client_start
+	c1=$(answer 81 count)
+	run mig a b lz --mode lazy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"mode          lazy"* ]]
+	[[ $output == *downtime* ]]
+	assert_only_on b lz
+	assert_ip_on b
+	[ "$(answer)" = b ]
+	c2=$(answer 81 count)
+	[ "$c2" -ge "$c1" ]
+	tcp_client_check
+	# and back, stop-copy this time
+	tcp_client_start
+	run mig b a lz --mode stop-copy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_only_on a lz
+	assert_ip_on a
+	[ "$(answer)" = a ]
+	[ "$(answer 81 count)" -ge "$c2" ]
+	tcp_client_check
+	fy a delete -f lz
+	assert_clean
+}
+
+@test "auto picks lazy here and says why; --json gives events and a result" {
+	run_on_a au
+	run mig a b au --json
+	[ "$status" -eq 0 ]
+	echo "$output" | tail -n1 | jq -e '.event == "result" and .result == "ok" and .mode == "lazy" and (.why | test("userfaultfd"))'
+	echo "$output" | jq -se 'map(select(.event == "phase-end")) | length >= 4'
+	assert_only_on b au
+	fy b delete -f au
+	on b ip addr del "$SIP/24" dev eth0
+}
+
+@test "shared: the article's flow through --shared-dir" {
+	"$TB" share on a
+	"$TB" share on b
+	make_workload /var/lib/ferry-testbed/shared/web
+	on a ip addr add "$SIP/24" dev eth0
+	fy a run -d -b /shared/web sh1 </dev/null >/dev/null 2>&1
+	sleep 0.3
+	run mig a b sh1 --shared-dir /shared
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"mode          shared"* ]]
+	assert_only_on b sh1
+	[ "$(answer)" = b ]
+	fy b delete -f sh1
+	on b ip addr del "$SIP/24" dev eth0
+	rm -rf /var/lib/ferry-testbed/shared/sh1-* /var/lib/ferry-testbed/shared/web
+	"$TB" share off a
+	"$TB" share off b
+}
+
+@test "a rootfs the destination lacks is sent, a writable one synced again while frozen" {
+	on a sh -c "mkdir -p /run/wbundle && cp -a $WORK/web/. /run/wbundle/"
+	on a sh -c "jq '.root.readonly = false | .root.path = \"rootfs\"' /run/wbundle/config.json >/run/wbundle/c && mv /run/wbundle/c /run/wbundle/config.json"
+	on a ip addr add "$SIP/24" dev eth0
+	fy a run -d -b /run/wbundle wr </dev/null >/dev/null 2>&1
+	fy a exec wr sh -c 'echo written-on-a >/etc/marker'
+	run mig a b wr --mode stop-copy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ rootfs\ [1-9][0-9]*\ B ]]
+	assert_only_on b wr
+	[ "$(fy b exec wr cat /etc/marker)" = written-on-a ]
+	[ "$(fy b state wr | jq -r .bundle)" = /run/ferry-bundles/wr ]
+	fy b delete -f wr
+	on b ip addr del "$SIP/24" dev eth0
+	on a rm -rf /run/wbundle
+}
+
+@test "--preflight checks both sides and changes nothing" {
+	run_on_a pf
+	run mig a b pf --preflight
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"preflight of pf"*ok* ]]
+	assert_only_on a pf
+	assert_ip_on a
+	fy a delete -f pf
+	on a ip addr del "$SIP/24" dev eth0
+	assert_clean
+}
+
+@test "bad requests fail clearly and leave the container where it was" {
+	run_on_a bad
+	run mig a b nosuch
+	[ "$status" -ne 0 ]
+	[[ $output == *nosuch* ]]
+	# the id is taken on the destination (its own cgroup: the simulated
+	# hosts share one cgroup tree)
+	rm -rf "$WORK/web-b" && cp -a "$WORK/web" "$WORK/web-b"
+	jq '.linux.cgroupsPath = "/ferry-tb-conflict/bad" | .process.args = ["sleep", "1000"]' "$WORK/web/config.json" >"$WORK/web-b/config.json"
+	fy b run -d -b "$WORK/web-b" bad </dev/null >/dev/null 2>&1
+	run mig a b bad
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"already exists"* ]]
+	fy b delete -f bad
+	# a bind source the destination lacks
+	on b mv /srv/www /srv/www.away
+	run mig a b bad
+	on b mv /srv/www.away /srv/www
+	[ "$status" -ne 0 ]
+	[[ $output == *"/srv/www is missing"* ]]
+	run mig a b bad --mode pre-copy
+	[ "$status" -ne 0 ]
+	[[ $output == *soft-dirty* ]]
+	run fy a migrate bad --to 10.77.0.12:99999 --ca x --cert y --key z
+	[ "$status" -ne 0 ]
+	[[ $output == *"bad port"* ]]
+	assert_only_on a bad
+	assert_ip_on a
+	[ "$(answer)" = a ]
+	fy a delete -f bad
+	on a ip addr del "$SIP/24" dev eth0
+	assert_clean
+}
+
+@test "an untrusted certificate is refused before any request" {
+	run_on_a tls
+	rm -rf "$WORK/evil"
+	"$REPO/scripts/mkcerts" "$WORK/evil" a=10.77.0.11 >/dev/null
+	run fy a migrate tls --to 10.77.0.12 --ca "$CERTS/ca.pem" --cert "$WORK/evil/a.pem" --key "$WORK/evil/a-key.pem" --no-progress
+	echo "$output"
+	[ "$status" -ne 0 ]
+	grep -q "refused" "$WORK/serve-b.log"
+	# and a server the client does not trust
+	run fy a migrate tls --to 10.77.0.12 --ca "$WORK/evil/ca.pem" --cert "$CERTS/a.pem" --key "$CERTS/a-key.pem" --no-progress
+	[ "$status" -ne 0 ]
+	[[ $output == *"not accepted"* ]]
+	assert_only_on a tls
+	fy a delete -f tls
+	on a ip addr del "$SIP/24" dev eth0
+}
+
+@test "failures in every phase roll back: the container runs on at the source" {
+	local point
+	for point in src-preflight src-presync dst-dump src-dump src-images dst-restore src-restore src-commit dst-commit; do
+		run_on_a "f-$point"
+		c1=$(answer 81 count)
+		if [[ $point == dst-* ]]; then
+			serve_stop b
+			on b env FERRY_FAULT=$point "$FERRY" serve --listen 10.77.0.12:$PORT --ca "$CERTS/ca.pem" --cert "$CERTS/b.pem" \
+				--key "$CERTS/b-key.pem" --bundle-root /run/ferry-bundles --cgroup-parent /ferry-tb-b --timeout 5000 \
+				>"$WORK/serve-b.log" 2>&1 &
+			echo $! >"$WORK/serve-b.pid"
+			sleep 0.3
+			run mig a b "f-$point" --mode stop-copy
+		else
+			run on a env FERRY_FAULT=$point "$FERRY" migrate "f-$point" --to 10.77.0.12 --ca "$CERTS/ca.pem" \
+				--cert "$CERTS/a.pem" --key "$CERTS/a-key.pem" --move-ip "$SIP/24" --no-progress --mode stop-copy
+		fi
+		echo "$point: $output"
+		[ "$status" -ne 0 ]
+		[[ $output == *"fault injected at $point"* ]]
+		assert_only_on a "f-$point"
+		assert_ip_on a
+		[ "$(answer)" = a ]
+		[ "$(answer 81 count)" -ge "$c1" ]
+		if [[ $point == dst-* ]]; then
+			serve_stop b
+			serve_start b
+		fi
+		fy a delete -f "f-$point"
+		on a ip addr del "$SIP/24" dev eth0
+	done
+	assert_clean
+}
+
+@test "the destination agent killed during the transfer: the source keeps it" {
+	run_on_a kl
+	# a big file in a writable rootfs makes the transfer last
+	on a sh -c "mkdir -p /run/kbundle && cp -a $WORK/web/. /run/kbundle/ && head -c 300M /dev/zero >/run/kbundle/rootfs/big"
+	on a sh -c "jq '.root.readonly = false' /run/kbundle/config.json >/run/kbundle/c && mv /run/kbundle/c /run/kbundle/config.json"
+	fy a delete -f kl
+	fy a run -d -b /run/kbundle kl </dev/null >/dev/null 2>&1
+	sleep 0.3
+	mig a b kl --mode stop-copy >"$WORK/kl.out" 2>&1 &
+	local mpid=$!
+	sleep 0.4
+	pkill -KILL -f "serve --listen 10.77.0.12:$PORT"
+	wait "$mpid" && st=0 || st=$?
+	cat "$WORK/kl.out"
+	[ "$st" -ne 0 ]
+	assert_only_on a kl
+	[ "$(answer)" = a ]
+	serve_start b
+	fy a delete -f kl
+	on a rm -rf /run/kbundle
+	on b rm -rf /run/ferry-bundles/kl
+	on a ip addr del "$SIP/24" dev eth0
+}
+
+@test "the link cut during the transfer: the source keeps it, the destination cleans up" {
+	on a sh -c "mkdir -p /run/cbundle && cp -a $WORK/web/. /run/cbundle/ && head -c 300M /dev/zero >/run/cbundle/rootfs/big"
+	on a sh -c "jq '.root.readonly = false' /run/cbundle/config.json >/run/cbundle/c && mv /run/cbundle/c /run/cbundle/config.json"
+	on a ip addr add "$SIP/24" dev eth0
+	fy a run -d -b /run/cbundle cut </dev/null >/dev/null 2>&1
+	sleep 0.3
+	mig a b cut --mode stop-copy >"$WORK/cut.out" 2>&1 &
+	local mpid=$!
+	sleep 0.4
+	on b iptables -I INPUT -s 10.77.0.11 -j DROP
+	wait "$mpid" && st=0 || st=$?
+	on b iptables -D INPUT -s 10.77.0.11 -j DROP
+	cat "$WORK/cut.out"
+	[ "$st" -ne 0 ]
+	assert_only_on a cut
+	[ "$(answer)" = a ]
+	# the destination gave up too and removed what it made
+	local i
+	for ((i = 0; i < 100; i++)); do
+		! on b test -e /run/ferry-bundles/cut && break
+		sleep 0.1
+	done
+	! on b test -e /run/ferry-bundles/cut
+	fy a delete -f cut
+	on a rm -rf /run/cbundle
+	on a ip addr del "$SIP/24" dev eth0
+}
