@@ -466,33 +466,6 @@ choose_mode(struct mig *m, json_t *dest, ferry_error_t *err)
 	return ret;
 }
 
-/* Whether the container holds established TCP connections (its net
- * namespace's /proc/net/tcp{,6}: state 01). */
-static bool
-has_established(pid_t pid)
-{
-	static const char *const files[] = { "tcp", "tcp6" };
-
-	for (size_t i = 0; i < 2; i++) {
-		char path[64], line[512];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, files[i]);
-		f = fopen(path, "re");
-		if (f == NULL)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			char st[8];
-			if (sscanf(line, "%*s %*s %*s %7s", st) == 1 && strcmp(st, "01") == 0) {
-				fclose(f);
-				return true;
-			}
-		}
-		fclose(f);
-	}
-	return false;
-}
-
 static char *
 b64(const unsigned char *p, size_t n)
 {
@@ -739,7 +712,7 @@ on_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err
 	/* In lazy mode CRIU goes on to serve pages even after a "no": the
 	 * relay then connects and hangs up, so that it fails at once and
 	 * resumes the tree. */
-	ferry_relay_abort(m->relay);
+	ferry_relay_abort_poke(m->relay);
 	return -1;
 }
 
@@ -755,8 +728,9 @@ tune_dump(struct ferry_criu_opts *c, void *data)
 	c->notify_scripts = true;
 	c->notify = on_notify;
 	c->notify_data = m;
-	/* Connections may be mid-handshake while frozen: their peers retry. */
-	c->tcp_skip_in_flight = m->tcp_established;
+	/* Connections may be mid-handshake while frozen: their peers retry
+	 * the SYN and reach the restored listener. */
+	c->tcp_skip_in_flight = true;
 	if (m->mode == FERRY_MIGRATE_SHARED)
 		return;
 	c->lazy_pages = m->mode == FERRY_MIGRATE_LAZY;
@@ -837,7 +811,7 @@ dump(struct mig *m, ferry_error_t *err)
 	co.image_path = images;
 	co.work_path = work;
 	co.tcp_established = m->tcp_established;
-	co.tcp_skip_in_flight = m->tcp_established;
+	co.tcp_skip_in_flight = true;
 	co.manage_cgroups_mode = FERRY_CRIU_CG_SOFT;
 	co.tune = tune_dump;
 	co.tune_data = m;
@@ -1000,7 +974,10 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 	m->was_paused = s == FERRY_STATUS_PAUSED;
 	if (ferry_criu_require(ctx, &m->criu, &(struct ferry_criu_version){ 0 }, err) < 0)
 		goto out;
-	m->tcp_established = o->tcp_established < 0 ? has_established(m->st->pid) : o->tcp_established;
+	/* On unless told otherwise: it costs nothing without connections, and
+	 * with the host's network the netns' table cannot tell the
+	 * container's connections from anyone else's. */
+	m->tcp_established = o->tcp_established != 0;
 	m->rootfs_fd = open(m->st->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (m->rootfs_fd < 0) {
 		ferry_error_sys(err, "rootfs %s", m->st->rootfs);

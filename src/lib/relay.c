@@ -22,6 +22,7 @@ struct ferry_relay {
 	int port;
 	int stop[2]; /* a pipe: abort */
 	atomic_bool aborted;
+	atomic_bool poke;
 	uint64_t from_peer, to_peer;
 	int err_no;
 	char err[256];
@@ -123,7 +124,7 @@ connect_local(struct ferry_relay *r)
 	/* Aborted: a lazy dump starts its page server even after it was told
 	 * to roll back, and waits for a client.  Connecting and hanging up
 	 * makes it fail at once (and resume the tree); 5 s at most. */
-	for (int i = 0; i < 2500; i++) {
+	for (int i = 0; atomic_load(&r->poke) && i < 2500; i++) {
 		int fd = try_connect(r->port);
 		if (fd >= 0) {
 			close(fd);
@@ -251,6 +252,15 @@ ferry_relay_start(ferry_tls_t *t, int local_fd, int connect_port, ferry_relay_t 
 	}
 	*out = r;
 	return 0;
+}
+
+void
+ferry_relay_abort_poke(ferry_relay_t *r)
+{
+	if (r == NULL)
+		return;
+	atomic_store(&r->poke, true);
+	ferry_relay_abort(r);
 }
 
 void

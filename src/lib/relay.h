@@ -34,6 +34,10 @@ int ferry_loopback_free_port(int *port, ferry_error_t *err);
 int ferry_relay_start(ferry_tls_t *t, int local_fd, int connect_port, ferry_relay_t **out, ferry_error_t *err);
 /* Ends it now: both sockets are shut down (the peers see EOF). */
 void ferry_relay_abort(ferry_relay_t *r);
+/* Aborts, and a relay that was still waiting for a lazy dump's page
+ * server connects to it and hangs up once it listens (within 5 s), so
+ * that the dump fails at once instead of waiting for a client forever. */
+void ferry_relay_abort_poke(ferry_relay_t *r);
 /* Waits for the end; bytes received from / sent to the TLS peer. */
 int ferry_relay_join(ferry_relay_t *r, uint64_t *from_peer, uint64_t *to_peer, ferry_error_t *err);
 
