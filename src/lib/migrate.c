@@ -812,7 +812,10 @@ dump(struct mig *m, ferry_error_t *err)
 	co.work_path = work;
 	co.tcp_established = m->tcp_established;
 	co.tcp_skip_in_flight = true;
-	co.manage_cgroups_mode = FERRY_CRIU_CG_SOFT;
+	/* The destination makes the cgroup from the config (CRIU restores
+	 * with cgroups ignored): dumping this host's cgroup tree and values
+	 * would only lengthen the freeze. */
+	co.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
 	co.tune = tune_dump;
 	co.tune_data = m;
 	ret = ferry_container_checkpoint(m->ctx, &co, err);
@@ -1096,7 +1099,7 @@ out:
 out_quiet:
 	if (dir_open)
 		ferry_container_dir_close(&d);
-	if (m->work && (ret == 0 || !getenv("FERRY_KEEP_WORK"))) {
+	if (m->work && !getenv("FERRY_KEEP_WORK")) {
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 		_cleanup_free_ char *parent = xstrdup(m->work);
 		char *slash = strrchr(parent, '/');

@@ -246,6 +246,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	bool made_dir = false, mounted = false;
 	_cleanup_free_ char *bundle = NULL, *config_path = NULL, *rootfs = NULL, *cg_path = NULL;
 	_cleanup_free_ char *criu = NULL, *criu_root = NULL, *image_abs = NULL, *created = NULL;
+	_cleanup_free_ char *masked_dir = NULL;
 	_cleanup_free_ struct ferry_criu_kv *ext = NULL;
 	_cleanup_free_ struct ferry_criu_inherit_fd *inh = NULL;
 	_cleanup_strv_ char **owned = NULL;
@@ -342,7 +343,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	 * is that host 2's directories show up where host 1's were. */
 	for (char **m = spec->linux_.masked_paths; m && *m; m++)
 		n_masked++;
-	ext = calloc(spec->n_mounts + n_masked + 1, sizeof(*ext));
+	ext = calloc(spec->n_mounts + 2 * n_masked + 1, sizeof(*ext));
 	owned = calloc(spec->n_mounts + 1, sizeof(*owned));
 	if (ext == NULL || owned == NULL) {
 		ferry_error_set(err, ENOMEM, "out of memory");
@@ -355,8 +356,20 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 		owned[n_owned] = m->source[0] == '/' ? xstrdup(m->source) : xasprintf("%s/%s", bundle, m->source);
 		ext[n_ext++] = (struct ferry_criu_kv){ m->destination, owned[n_owned++] };
 	}
-	for (char **m = spec->linux_.masked_paths; m && *m; m++)
+	/* Masked directories were dumped as external (checkpoint.c): an
+	 * empty directory takes their place, read-only as the image says. */
+	masked_dir = xasprintf("%s/masked", d.path);
+	if (mkdir(masked_dir, 0555) < 0 && errno != EEXIST) {
+		ferry_error_sys(err, "mkdir %s", masked_dir);
+		goto fail;
+	}
+	for (char **m = spec->linux_.masked_paths; m && *m; m++) {
 		ext[n_ext++] = (struct ferry_criu_kv){ *m, "/dev/null" };
+		owned = append_owned(owned, &n_owned, "");
+		free(owned[n_owned - 1]);
+		owned[n_owned - 1] = xasprintf("masked-dir:%s", *m);
+		ext[n_ext++] = (struct ferry_criu_kv){ owned[n_owned - 1], masked_dir };
+	}
 	add_cgroup_mounts(spec, &ext, &n_ext, &owned, &n_owned);
 
 	/* Pipes the init had as stdio are outside the image: CRIU plugs in

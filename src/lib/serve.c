@@ -843,7 +843,7 @@ session_cleanup_dir(struct sess *s, bool ok)
 
 	if (rfd < 0)
 		return;
-	if (ok) {
+	if (ok && !getenv("FERRY_KEEP_WORK")) {
 		ferry_rm_rf_at(rfd, s->tokenhex, &e);
 		return;
 	}
