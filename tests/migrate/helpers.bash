@@ -143,9 +143,20 @@ tcp_client_check() {
 	}
 }
 
+# Whatever an earlier run or a person left on the simulated hosts.
+reset_hosts() {
+	local h id
+	pkill -f "serve --listen 10.77.0.1[12]:$PORT" 2>/dev/null || true
+	for h in a b; do
+		for id in $(fy "$h" list -q 2>/dev/null); do fy "$h" delete -f "$id" >/dev/null 2>&1 || true; done
+		on "$h" ip addr del "$SIP/24" dev eth0 2>/dev/null || true
+	done
+}
+
 suite_setup() {
 	mkdir -p "$WORK"
 	"$TB" up >/dev/null
+	reset_hosts
 	[[ -s $CERTS/a.pem ]] || "$REPO/scripts/mkcerts" "$CERTS" a=10.77.0.11 b=10.77.0.12 >/dev/null
 	make_workload "$WORK/web"
 	serve_start a
