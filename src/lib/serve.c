@@ -79,6 +79,7 @@ struct sess {
 	const struct ferry_serve_opts *o;
 	ferry_tls_creds_t *creds;
 	ferry_tls_t *t;
+	const char *peer;     /* address and certificate subject, for logs */
 	ferry_tls_t *pages;   /* the pages connection, until its relay starts */
 	ferry_relay_t *relay;
 	int timeout_ms;
@@ -332,7 +333,7 @@ rollback(struct sess *s, const char *why)
 {
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 
-	pr_warn("session %s: rolling back%s%s", s->id ? s->id : "?", why ? ": " : "", why ? why : "");
+	pr_warn("session %s: rolling back%s%s", s->id ? s->id : s->peer, why ? ": " : "", why ? why : "");
 	if (s->criu_pid > 0) {
 		kill(s->criu_pid, SIGKILL);
 		waitpid(s->criu_pid, NULL, 0);
@@ -853,13 +854,21 @@ session_cleanup_dir(struct sess *s, bool ok)
 		ferry_rm_rf_at(sfd, "images", &e);
 		unlinkat(sfd, "pages.sock", 0);
 	}
-	pr_warn("session %s: logs kept in %s/%s", s->id ? s->id : "?", root, s->tokenhex);
+	/* Nothing worth keeping before CRIU ran (a peer that broke the
+	 * protocol early leaves no trace). */
+	if (sfd < 0 || faccessat(sfd, "work", F_OK, 0) < 0) {
+		ferry_rm_rf_at(rfd, s->tokenhex, &e);
+		return;
+	}
+	pr_warn("session %s: CRIU logs kept in %s/%s/work", s->id ? s->id : s->peer, root, s->tokenhex);
 }
 
 static int
-session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_creds_t *creds, ferry_tls_t *t)
+session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_creds_t *creds, ferry_tls_t *t,
+	const char *peer)
 {
-	struct sess ss = { .ctx = ctx, .o = o, .creds = creds, .t = t, .pages_listen = -1, .ps_fd = -1, .rootfs_fd = -1 };
+	struct sess ss = { .ctx = ctx, .o = o, .creds = creds, .t = t, .peer = peer, .pages_listen = -1, .ps_fd = -1,
+			   .rootfs_fd = -1 };
 	struct sess *s = &ss;
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 	ferry_error_t *err = &e;
@@ -966,7 +975,7 @@ out:
 	if (!ok) {
 		_cleanup_free_ char *m = ferry_error_string(err);
 		if (s->committed)
-			pr_warn("session %s: %s (after the commit: the container stays here)", s->id ? s->id : "?", m);
+			pr_warn("session %s: %s (after the commit: the container stays here)", s->id ? s->id : s->peer, m);
 		else
 			rollback(s, m);
 	} else {
@@ -1059,8 +1068,12 @@ connection(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_c
 		_exit(1);
 	}
 	pr_info("%s: session with %s", peer, ferry_tls_peer(t));
-	/* 10 and up: a session ended (the listener counts them for --once). */
-	_exit(10 + session(ctx, o, creds, t));
+	{
+		char who[512];
+		snprintf(who, sizeof(who), "%s (%s)", peer, ferry_tls_peer(t));
+		/* 10 and up: a session ended (the listener counts them for --once). */
+		_exit(10 + session(ctx, o, creds, t, who));
+	}
 }
 
 static int

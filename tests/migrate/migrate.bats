@@ -249,3 +249,28 @@ run_on_a() {
 	on a rm -rf /run/cbundle
 	on a ip addr del "$SIP/24" dev eth0
 }
+
+@test "a peer breaking the protocol is dropped with a reason; the agent serves on" {
+	local c
+	for c in garbage unknown-type oversized out-of-order truncated bad-json; do
+		run on a python3 "$BATS_TEST_DIRNAME/hostile-peer.py" 10.77.0.12 "$PORT" "$CERTS/ca.pem" \
+			"$CERTS/a.pem" "$CERTS/a-key.pem" "$c"
+		echo "$c: $output"
+		[ "$status" -eq 0 ]
+	done
+	grep -q "bad magic" "$WORK/serve-b.log"
+	grep -q "unknown record type 99" "$WORK/serve-b.log"
+	grep -q "at most" "$WORK/serve-b.log"
+	grep -q "RESTORE before DUMP" "$WORK/serve-b.log"
+	grep -q "bad JSON" "$WORK/serve-b.log"
+	grep -q "HELLO record: receive" "$WORK/serve-b.log"
+	# nothing was made, and a real migration still goes through
+	[ -z "$(fy b list -q)" ]
+	run_on_a hp
+	run mig a b hp
+	[ "$status" -eq 0 ]
+	assert_only_on b hp
+	fy b delete -f hp
+	on b ip addr del "$SIP/24" dev eth0
+	assert_clean
+}
