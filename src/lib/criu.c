@@ -145,6 +145,46 @@ ferry_kernel_version(int *major, int *minor)
 		sscanf(u.release, "%d.%d", major, minor);
 }
 
+/*
+ * `criu --version` costs an exec (4 ms, more under load), and a migration
+ * asks on both sides inside the freeze.  One process asks once per binary:
+ * the answer is kept with the binary's identity (device, inode, size,
+ * mtime), so a CRIU replaced meanwhile is asked again.  A memo of a fact
+ * about a file, not state (CONVENTIONS 5).
+ */
+static struct {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct ferry_criu_version v;
+	bool valid;
+} version_memo;
+
+static int
+criu_version_cached(const char *path, struct ferry_criu_version *v, ferry_error_t *err)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == 0 && version_memo.valid && version_memo.dev == sb.st_dev &&
+	    version_memo.ino == sb.st_ino && version_memo.size == sb.st_size &&
+	    version_memo.mtime.tv_sec == sb.st_mtim.tv_sec && version_memo.mtime.tv_nsec == sb.st_mtim.tv_nsec) {
+		*v = version_memo.v;
+		return 0;
+	}
+	if (ferry_criu_get_version(path, v, err) < 0)
+		return -1;
+	if (stat(path, &sb) == 0) {
+		version_memo.dev = sb.st_dev;
+		version_memo.ino = sb.st_ino;
+		version_memo.size = sb.st_size;
+		version_memo.mtime = sb.st_mtim;
+		version_memo.v = *v;
+		version_memo.valid = true;
+	}
+	return 0;
+}
+
 int
 ferry_criu_require(const ferry_ctx_t *ctx, char **path, struct ferry_criu_version *v, ferry_error_t *err)
 {
@@ -153,7 +193,7 @@ ferry_criu_require(const ferry_ctx_t *ctx, char **path, struct ferry_criu_versio
 
 	if (ferry_criu_locate(ctx, &p, err) < 0)
 		return -1;
-	if (ferry_criu_get_version(p, v, err) < 0)
+	if (criu_version_cached(p, v, err) < 0)
 		return -1;
 	ferry_kernel_version(&kmaj, &kmin);
 	/* CRIU before 4.2 cannot dump TCP sockets on 6.16+ (the kernel

@@ -94,6 +94,7 @@ struct mig {
 	int rootfs_fd;
 	bool sync_rootfs; /* writable and not shared: synced again while frozen */
 	bool was_paused;
+	bool froze; /* we froze the cgroup (CRIU leaves it frozen on a rollback) */
 
 	struct phase phases[MAX_PHASES];
 	size_t n_phases;
@@ -720,10 +721,55 @@ struct tune_data {
 	struct mig *m;
 };
 
+/*
+ * Freezes the container's cgroup and waits until it is frozen.  Done here,
+ * right before CRIU starts (not before the checkpoint's own preparations),
+ * so that the freeze lasts only as long as CRIU needs it.  v1: freezer.state;
+ * v2: cgroup.freeze and the "frozen" line of cgroup.events.
+ */
+static int
+freeze_now(const char *dir)
+{
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	bool v2;
+
+	if (dfd < 0)
+		return -1;
+	v2 = faccessat(dfd, "freezer.state", F_OK, 0) < 0;
+	{
+		_cleanup_close_ int fd = openat(dfd, v2 ? "cgroup.freeze" : "freezer.state", O_WRONLY | O_CLOEXEC);
+		const char *val = v2 ? "1" : "FROZEN";
+		if (fd < 0 || write(fd, val, strlen(val)) < 0)
+			return -1;
+	}
+	for (int i = 0; i < 5000; i++) {
+		char buf[256];
+		_cleanup_close_ int fd = openat(dfd, v2 ? "cgroup.events" : "freezer.state", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (n <= 0)
+			return -1;
+		buf[n] = '\0';
+		if (v2 ? strstr(buf, "frozen 1") != NULL : strncmp(buf, "FROZEN", 6) == 0)
+			return 0;
+		usleep(200);
+	}
+	return -1;
+}
+
 static void
 tune_dump(struct ferry_criu_opts *c, void *data)
 {
 	struct mig *m = data;
+
+	/* Downtime starts here.  CRIU finds the cgroup frozen, keeps it so on
+	 * a rollback (thawing is then ours to decide) and kills it on success. */
+	m->t_freeze = now_s();
+	if (!m->was_paused && c->freeze_cgroup) {
+		if (freeze_now(c->freeze_cgroup) == 0)
+			m->froze = true;
+		else
+			pr_warn("cannot freeze %s first; CRIU freezes it", c->freeze_cgroup);
+	}
 
 	c->notify_scripts = true;
 	c->notify = on_notify;
@@ -802,11 +848,7 @@ dump(struct mig *m, ferry_error_t *err)
 	if (m->o->preflight_only)
 		return 0;
 
-	/* Downtime starts here. */
 	phase_begin(m, "dump");
-	m->t_freeze = now_s();
-	if (!m->was_paused && ferry_container_pause(m->ctx, m->o->id, true, err) < 0)
-		return -1;
 	co.id = m->o->id;
 	co.image_path = images;
 	co.work_path = work;
@@ -1010,7 +1052,7 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 	if (dump(m, err) < 0) {
 		/* CRIU has let go of the tree: thaw it unless nobody can say
 		 * where the container lives now. */
-		if (m->t_freeze != 0 && !m->uncertain && !m->was_paused) {
+		if (m->froze && !m->uncertain) {
 			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 			if (ferry_container_pause(ctx, o->id, false, &e) < 0)
 				pr_warn("rollback: %s", e.msg);

@@ -93,9 +93,14 @@ answer() { on client curl -s -m 3 "http://$SIP:${1:-80}/${2:-}"; }
 # No memory images, pages sockets or CRIU DROP rules left on either host
 # (a failed session keeps its CRIU logs, and only those).
 assert_clean() {
-	local h left
+	local h left i
 	for h in a b; do
-		left=$(on "$h" sh -c 'ls -d /run/ferry-serve/*/images /run/ferry-serve/*/pages.sock /run/ferry-migrate/*/images/pages-* 2>/dev/null; true')
+		# the agent's session may still be tidying up after BYE
+		for ((i = 0; i < 30; i++)); do
+			left=$(on "$h" sh -c 'ls -d /run/ferry-serve/*/images /run/ferry-serve/*/pages.sock /run/ferry-migrate/*/images/pages-* 2>/dev/null; true')
+			[[ -z $left ]] && break
+			sleep 0.1
+		done
 		if [[ -n $left ]]; then
 			echo "leftovers on $h: $left" >&2
 			return 1
