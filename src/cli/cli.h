@@ -45,5 +45,7 @@ DECLARE_VERB(check);
 DECLARE_VERB(generate);
 DECLARE_VERB(checkpoint);
 DECLARE_VERB(restore);
+DECLARE_VERB(update);
+DECLARE_VERB(events);
 
 #endif
