@@ -148,3 +148,20 @@ start_limited() {
 	ferry delete "$ID"
 	assert_no_leftovers "$ID"
 }
+
+@test "events reports an oom event when the OOM killer strikes in the container" {
+	# memory+swap equal to memory: the hog cannot swap, it is killed
+	make_bundle '.linux.resources.memory = {"limit": 16777216, "swap": 16777216}'
+	ferry run -d -b "$BUNDLE" "$ID"
+	"$FERRY" --root "$FERRY_ROOT" events --interval 100ms "$ID" >"$BUNDLE/events" 2>&1 &
+	pid=$!
+	wait_for has_lines "$BUNDLE/events" 1
+	run ferry exec "$ID" sh -c 'head -c 100000000 /dev/zero | tr "\0" a | sort >/dev/null'
+	[ "$status" -ne 0 ]
+	wait_for grep -q '"type":"oom"' "$BUNDLE/events"
+	# (the stream is still being written: read whole lines only)
+	grep '"type":"oom"' "$BUNDLE/events" | head -1 | jq -e --arg id "$ID" '.id == $id'
+	ferry delete -f "$ID"
+	wait $pid
+	assert_no_leftovers "$ID"
+}
