@@ -10,6 +10,7 @@
 #include "container.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -128,6 +129,21 @@ ferry_container_update(const ferry_ctx_t *ctx, const struct ferry_update_opts *o
 				  &merged, err) < 0 ||
 	    ferry_spec_parse(merged, strlen(merged), CONFIG_COPY, &check, err) < 0)
 		goto out;
+	/* Raising the memory limit alone past the memory+swap limit in force
+	 * would be refused by the kernel with a bare EINVAL; say which
+	 * limit is in the way and what to give. */
+	{
+		const struct ferry_resources *m = &check->linux_.resources;
+
+		if (m->has_mem_limit && m->has_mem_swap && m->mem_limit > 0 && m->mem_swap > 0 &&
+		    m->mem_swap < m->mem_limit) {
+			ferry_error_set(err, 0,
+					"memory limit %" PRId64 " is above the memory+swap limit %" PRId64
+					" in force: give --memory-swap (memory.swap) too, at least as large, or -1",
+					m->mem_limit, m->mem_swap);
+			goto out;
+		}
+	}
 	if (ferry_cgroup_open(st->cgroup_path, &cg, err) < 0 || ferry_cgroup_update(cg, &res, err) < 0)
 		goto out;
 	/* After the cgroup took the values: the copy records limits that

@@ -98,6 +98,22 @@ start_limited() {
 	assert_no_leftovers "$ID"
 }
 
+@test "update --memory past the memory+swap limit asks for --memory-swap" {
+	make_bundle '.linux.resources.memory = {"limit": 16777216, "swap": 33554432}'
+	ferry run -d -b "$BUNDLE" "$ID"
+	run ferry update --memory 64m "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--memory-swap"* ]]
+	[ "$(mem_limit_of "$ID")" = 16777216 ]
+	ferry update --memory 64m --memory-swap 128m "$ID"
+	[ "$(mem_limit_of "$ID")" = 67108864 ]
+	# lowering needs no swap change
+	ferry update --memory 8m "$ID"
+	[ "$(mem_limit_of "$ID")" = 8388608 ]
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
 @test "update refuses unknown and stopped containers" {
 	run ferry update --memory 1m nosuch-$ID
 	[ "$status" -ne 0 ]
