@@ -44,7 +44,11 @@ bench: deps
 bench-migrate: deps
 	bench/bench-migrate
 
+# The binary, man pages, bash completion and ferry-serve.service under
+# PREFIX (applied to an existing build directory too), staged under
+# DESTDIR when given.
 install: all
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD)
 
 clean:

@@ -47,5 +47,7 @@ DECLARE_VERB(checkpoint);
 DECLARE_VERB(restore);
 DECLARE_VERB(migrate);
 DECLARE_VERB(serve);
+DECLARE_VERB(update);
+DECLARE_VERB(events);
 
 #endif

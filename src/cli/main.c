@@ -28,6 +28,8 @@ static const struct ferry_verb verbs[] = {
 	{ "delete", ferry_cmd_delete, "delete any resources held by the container" },
 	{ "exec", ferry_cmd_exec, "execute a new process inside the container" },
 	{ "ps", ferry_cmd_ps, "show the processes running inside the container" },
+	{ "update", ferry_cmd_update, "update the resource limits of a container" },
+	{ "events", ferry_cmd_events, "display container events and resource usage statistics" },
 	{ "pause", ferry_cmd_pause, "suspend all processes inside the container" },
 	{ "resume", ferry_cmd_resume, "resume all processes suspended by pause" },
 	{ "features", ferry_cmd_features, "show the enabled features" },

@@ -12,6 +12,7 @@
 #define FERRY_CGROUP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -103,5 +104,10 @@ int ferry_cgroup_mount(const char *target, unsigned long flags, ferry_error_t *e
  * {"type":"stats","id":ID,"data":{"cpu":..,"memory":..,"pids":..}};
  * id NULL leaves "id" out.  Caller frees. */
 int ferry_cgroup_stats_json(ferry_cgroup_t *cg, const char *id, char **out, ferry_error_t *err);
+
+/* How many times the OOM killer has killed in the cgroup so far (v1:
+ * memory.oom_control's oom_kill, Linux >= 4.13; v2: memory.events).
+ * `events` reports an "oom" event when it grows. */
+int ferry_cgroup_oom_kills(ferry_cgroup_t *cg, uint64_t *out, ferry_error_t *err);
 
 #endif

@@ -241,3 +241,18 @@ ferry_cgroup_stats_json(ferry_cgroup_t *cg, const char *id, char **out, ferry_er
 	*out = text;
 	return 0;
 }
+
+int
+ferry_cgroup_oom_kills(ferry_cgroup_t *cg, uint64_t *out, ferry_error_t *err)
+{
+	_cleanup_close_ int dfd = -1;
+	bool v2;
+
+	*out = 0;
+	dfd = ctl_open(cg, "memory", &v2);
+	if (dfd < 0)
+		return ferry_error_set(err, ENOENT, "cgroup %s: no memory cgroup", cg->path);
+	if (cg_read_keyed(dfd, v2 ? "memory.events" : "memory.oom_control", "oom_kill", out, err) < 0)
+		return ferry_error_prefix(err, "cgroup %s", cg->path);
+	return 0;
+}

@@ -4,6 +4,7 @@
 #define FERRY_CONTAINER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "context.h"
@@ -60,6 +61,32 @@ int ferry_container_kill(const ferry_ctx_t *ctx, const char *id, int sig, bool a
 int ferry_container_delete(const ferry_ctx_t *ctx, const char *id, bool force, ferry_error_t *err);
 int ferry_container_pause(const ferry_ctx_t *ctx, const char *id, bool pause, ferry_error_t *err);
 int ferry_container_pids(const ferry_ctx_t *ctx, const char *id, pid_t **pids, size_t *n, ferry_error_t *err);
+
+/* runc update: new limits for a created, running or paused container.
+ * The -r object and the flags are merged (a flag wins), checked like a
+ * config's .linux.resources, applied to the cgroup, then recorded in the
+ * container's config copy.  A value the kernel refuses names its file. */
+struct ferry_update_opts {
+	const char *id;
+	const char *resources_json; /* -r FILE: a LinuxResources object, or NULL */
+	size_t resources_len;
+	const char *resources_name; /* the file's name for messages ("stdin" for -) */
+	/* The flags: memory limit/reservation/swap, cpu shares/quota/period,
+	 * cpus/mems, pids limit and blkio weight, each with its has_* set. */
+	struct ferry_resources flags;
+};
+int ferry_container_update(const ferry_ctx_t *ctx, const struct ferry_update_opts *o, ferry_error_t *err);
+
+/* runc events --stats: one {"type":"stats","id":..,"data":..} object.
+ * Caller frees. */
+int ferry_container_stats(const ferry_ctx_t *ctx, const char *id, char **json, ferry_error_t *err);
+/* runc events: calls fn with a stats object every interval_ms (and an
+ * {"type":"oom"} object first when the OOM killer struck since the last
+ * one) until the container stops or is deleted, then returns 0.  fn
+ * returns < 0 with errno set to stop the stream with an error. */
+typedef int (*ferry_event_fn)(const char *json, void *data);
+int ferry_container_events(const ferry_ctx_t *ctx, const char *id, uint64_t interval_ms, ferry_event_fn fn, void *data,
+			   ferry_error_t *err);
 
 struct ferry_exec_opts {
 	const char *id;

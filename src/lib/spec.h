@@ -263,6 +263,23 @@ int ferry_spec_parse_process(const char *json, size_t len, const char *name, str
 			     ferry_error_t *err);
 void ferry_process_free(struct ferry_process *p);
 
+/* A LinuxResources object alone (`update -r FILE`), checked exactly as
+ * .linux.resources of a config is; errors name the file and JSON path. */
+int ferry_spec_parse_resources(const char *json, size_t len, const char *name, struct ferry_resources *out,
+			       ferry_error_t *err);
+void ferry_resources_free(struct ferry_resources *r);
+
+/* Lays the JSON object overlay over the object at path (NULL-terminated
+ * keys, created when missing) inside the JSON object base, and returns the
+ * new text (caller frees).  Objects are merged key by key, other values
+ * replaced, and nulls in overlay (Go's "unset") skipped.  Integers beyond
+ * jansson's range (uint64 rlimits, seccomp values) come out as written.
+ * `update` keeps a container's config copy in step with its cgroup this
+ * way: { "linux", "resources", NULL }. */
+int ferry_spec_merge_json(const char *base, size_t base_len, const char *base_name, const char *const *path,
+			  const char *overlay, size_t overlay_len, const char *overlay_name, char **out,
+			  ferry_error_t *err);
+
 /* Splits mount options into flags/propagation/data. */
 int ferry_spec_parse_mount_options(struct ferry_mount *m, ferry_error_t *err);
 

@@ -35,6 +35,11 @@ struct spec_parser {
  * fails with "<name>: line L column C: invalid JSON: ...". */
 json_t *sp_load(struct spec_parser *p, const char *json, size_t len);
 
+/* The inverse of sp_load for a tree it produced (and edited): JSON text
+ * with the big integers written back as plain literals.  flags are
+ * json_dumps()'s.  Caller frees; NULL only when jansson cannot encode. */
+char *sp_dump(const json_t *root, size_t flags);
+
 /* The path.  push returns a mark for pop. */
 size_t sp_push_key(struct spec_parser *p, const char *key);
 size_t sp_push_index(struct spec_parser *p, size_t i);

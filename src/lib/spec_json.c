@@ -212,6 +212,33 @@ sp_load(struct spec_parser *p, const char *json, size_t len)
 	return root;
 }
 
+char *
+sp_dump(const json_t *root, size_t flags)
+{
+	/* jansson writes a big integer's stand-in as "\u0000<digits>".  No
+	 * other string can contain \u0000 (sp_load refuses NUL in what the
+	 * user wrote), so this exact sequence after an opening quote is
+	 * always one of ours, and the quotes and marker can go. */
+	static const char marker[] = "\"\\u0000";
+	char *text = json_dumps(root, flags), *in, *out;
+
+	if (text == NULL)
+		return NULL;
+	for (in = out = text; *in;) {
+		if (strncmp(in, marker, sizeof(marker) - 1) == 0) {
+			in += sizeof(marker) - 1;
+			while (*in && *in != '"')
+				*out++ = *in++;
+			if (*in == '"')
+				in++;
+			continue;
+		}
+		*out++ = *in++;
+	}
+	*out = '\0';
+	return text;
+}
+
 /* ---- the path ---------------------------------------------------------- */
 
 static void
@@ -656,4 +683,70 @@ sp_get_idmaps(struct spec_parser *p, const json_t *obj, const char *key, struct 
 	}
 	sp_pop(p, mark);
 	return 1;
+}
+
+/* ---- merging ----------------------------------------------------------- */
+
+static void
+merge_object(json_t *dst, const json_t *src)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach ((json_t *) src, key, v) {
+		json_t *cur = json_object_get(dst, key);
+
+		if (json_is_null(v))
+			continue;
+		if (json_is_object(v) && json_is_object(cur))
+			merge_object(cur, v);
+		else
+			json_object_set(dst, key, v);
+	}
+}
+
+int
+ferry_spec_merge_json(const char *base, size_t base_len, const char *base_name, const char *const *path,
+		      const char *overlay, size_t overlay_len, const char *overlay_name, char **out,
+		      ferry_error_t *err)
+{
+	struct spec_parser pb = { .name = base_name ? base_name : "config.json", .err = err };
+	struct spec_parser po = { .name = overlay_name ? overlay_name : "resources", .err = err };
+	json_t *b = NULL, *o = NULL, *at;
+	int r = -1;
+
+	*out = NULL;
+	b = sp_load(&pb, base, base_len);
+	if (b == NULL)
+		goto out;
+	o = sp_load(&po, overlay, overlay_len);
+	if (o == NULL)
+		goto out;
+	at = b;
+	for (size_t i = 0; path && path[i]; i++) {
+		json_t *next = json_object_get(at, path[i]);
+
+		sp_push_key(&pb, path[i]);
+		if (next == NULL || json_is_null(next)) {
+			next = json_object();
+			json_object_set_new(at, path[i], next);
+		} else if (!json_is_object(next)) {
+			sp_type_error(&pb, "an object", next);
+			goto out;
+		}
+		at = next;
+	}
+	merge_object(at, o);
+	*out = sp_dump(b, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (*out == NULL) {
+		ferry_error_set(err, ENOMEM, "%s: cannot encode JSON", pb.name);
+		goto out;
+	}
+	r = 0;
+out:
+	json_decref(b);
+	json_decref(o);
+	free(pb.path);
+	free(po.path);
+	return r;
 }

@@ -758,3 +758,39 @@ spec_linux_free(struct ferry_linux *l)
 	free(l->personality_domain);
 	ferry_strv_free(l->personality_flags);
 }
+
+int
+ferry_spec_parse_resources(const char *json, size_t len, const char *name, struct ferry_resources *out,
+			   ferry_error_t *err)
+{
+	struct spec_parser p = { .name = name ? name : "resources", .err = err };
+	ferry_error_t local = FERRY_ERROR_INIT;
+	json_t *top;
+	int r = -1;
+
+	if (p.err == NULL)
+		p.err = &local;
+	ferry_error_clear(p.err);
+	memset(out, 0, sizeof(*out));
+	top = sp_load(&p, json, len);
+	if (top != NULL) {
+		r = parse_resources(&p, top, out);
+		json_decref(top);
+		if (r < 0) {
+			resources_free(out);
+			memset(out, 0, sizeof(*out));
+		}
+	}
+	free(p.path);
+	ferry_error_clear(&local);
+	return r < 0 ? -1 : 0;
+}
+
+void
+ferry_resources_free(struct ferry_resources *r)
+{
+	if (r == NULL)
+		return;
+	resources_free(r);
+	memset(r, 0, sizeof(*r));
+}

@@ -337,6 +337,14 @@ test_fake_v2(void)
 		is_file("7", "%s/ferry/web1/pids.max", root);
 		is_file("max", "%s/ferry/web1/cpu.max", root);
 	}
+	/* events: the OOM-kill counter of memory.events. */
+	if (cg) {
+		_cleanup_free_ char *dir = xasprintf("%s/ferry/web1", root);
+		uint64_t kills = 0;
+
+		put(dir, "memory.events", "low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\n");
+		ok(ferry_cgroup_oom_kills(cg, &kills, &e) == 0 && kills == 2, "fake v2: oom_kill read from memory.events");
+	}
 	/* unified keys must be file names of this directory. */
 	{
 		struct ferry_kv bad[] = { { "../cgroup.procs", "1" }, { "memory/x", "1" }, { "nodot", "1" } };
@@ -560,6 +568,19 @@ test_fake_v1(void)
 		ok(cg && ferry_cgroup_update(cg, &r2, &e) == 0, "fake v1: unlimited memory");
 		is_file("-1", "%s/memory/ferry/web1/memory.limit_in_bytes", root);
 		is_file("-1", "%s/memory/ferry/web1/memory.memsw.limit_in_bytes", root);
+	}
+	/* events: the OOM-kill counter of memory.oom_control (Linux >= 4.13),
+	 * and an error, not a zero, where the kernel has none. */
+	if (cg) {
+		_cleanup_free_ char *dir = xasprintf("%s/memory/ferry/web1", root);
+		uint64_t kills = 0;
+
+		put(dir, "memory.oom_control", "oom_kill_disable 1\nunder_oom 0\noom_kill 3\n");
+		ok(ferry_cgroup_oom_kills(cg, &kills, &e) == 0 && kills == 3, "fake v1: oom_kill read from memory.oom_control");
+		put(dir, "memory.oom_control", "oom_kill_disable 1\nunder_oom 0\n");
+		ok(ferry_cgroup_oom_kills(cg, &kills, &e) < 0 && strstr(e.msg, "oom_kill"),
+		   "fake v1: no oom_kill counter is an error");
+		ferry_error_clear(&e);
 	}
 	{
 		struct ferry_resources r2 = { .has_mem_limit = true, .mem_limit = 64 * MiB, .has_mem_swap = true,

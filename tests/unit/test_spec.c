@@ -1042,6 +1042,53 @@ test_tables(void)
 	ok(ferry_ns_name(0) == NULL, "namespaces: unknown type is NULL");
 }
 
+/* `update -r`: a LinuxResources object alone, and the merge that keeps a
+ * container's config copy in step. */
+static void
+test_resources_update(void)
+{
+	static const char *const res_path[] = { "linux", "resources", NULL };
+	struct ferry_resources r;
+	ferry_error_t err = FERRY_ERROR_INIT;
+	_cleanup_free_ char *upd = J("{'memory': {'limit': 134217728, 'swap': null}, 'pids': {'limit': -1}, "
+				     "'cpu': {'quota': 50000, 'cpus': '0'}}");
+	_cleanup_free_ char *bad = J("{'memory': {'limit': '1g'}}");
+	_cleanup_free_ char *cfg = J("{" BASE ", " PROC ", 'rlimits': [{'hard': 18446744073709551615}], "
+				     "'linux': {'resources': {'memory': {'limit': 1048576, 'reservation': 524288}}}}");
+	_cleanup_free_ char *out = NULL, *out2 = NULL;
+
+	ok(ferry_spec_parse_resources(upd, strlen(upd), "res.json", &r, &err) == 0, "a LinuxResources object parses");
+	ok(r.has_mem_limit && r.mem_limit == 134217728 && !r.has_mem_swap, "memory.limit set, null swap unset");
+	ok(r.has_pids_limit && r.pids_limit == -1, "pids.limit -1");
+	ok(r.has_cpu_quota && r.cpu_quota == 50000 && r.cpu_cpus && strcmp(r.cpu_cpus, "0") == 0, "cpu quota and cpus");
+	ferry_resources_free(&r);
+	ok(ferry_spec_parse_resources(bad, strlen(bad), "res.json", &r, &err) < 0, "a string limit is refused");
+	is_str(err.msg, "res.json: .memory.limit: expected an integer, got a string", "the error names file and path");
+	ferry_error_clear(&err);
+
+	ok(ferry_spec_merge_json(cfg, strlen(cfg), "config.json", res_path, upd, strlen(upd), "res.json", &out, &err) == 0,
+	   "merge into .linux.resources");
+	ok(out && strstr(out, "18446744073709551615") && !strstr(out, "\\u0000"),
+	   "a uint64 beyond jansson's range is written back as a number");
+	ok(out && strstr(out, "\"limit\": 134217728") && strstr(out, "\"reservation\": 524288") &&
+	   strstr(out, "\"quota\": 50000") && !strstr(out, "1048576"),
+	   "objects merge key by key: new limit, old reservation kept, new cpu");
+	ok(out && !strstr(out, "\"swap\""), "a null in the update is skipped");
+	{
+		ferry_spec_t *spec = NULL;
+
+		ok(out && ferry_spec_parse(out, strlen(out), "config.json", &spec, &err) == 0 &&
+		   spec->linux_.resources.mem_limit == 134217728,
+		   "the merged config parses with the new limit");
+		ferry_spec_free(spec);
+		ferry_error_clear(&err);
+	}
+	ok(ferry_spec_merge_json("{}", 2, "config.json", res_path, upd, strlen(upd), "res.json", &out2, &err) == 0 && out2 &&
+	   strstr(out2, "\"resources\""),
+	   "missing .linux.resources is created");
+	ferry_error_clear(&err);
+}
+
 int
 main(void)
 {
@@ -1060,5 +1107,6 @@ main(void)
 	test_process_json();
 	test_load();
 	test_tables();
+	test_resources_update();
 	return tap_done();
 }
