@@ -166,6 +166,19 @@ teardown() { common_teardown; }
 	assert_no_leftovers "$ID"
 }
 
+@test "exec --detach passes its stdio to the process (conmon, shims)" {
+	make_bundle
+	ferry run -d -b "$BUNDLE" "$ID"
+	# conmon reads a detached exec's output from the pipe it passes
+	out=$(timeout 10 "$FERRY" --root "$FERRY_ROOT" exec -d --pid-file "$BUNDLE/exec.pid" "$ID" \
+		sh -c 'read x; echo "got $x"; echo err >&2' 2>&1 <<<"in"; echo rc=$?)
+	[[ "$out" == *"got in"* ]]
+	[[ "$out" == *err* ]]
+	[[ "$out" == *rc=0* ]]
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
 @test "create --pid-file writes the init's pid" {
 	make_bundle
 	ferry create --pid-file "$BUNDLE/pid" -b "$BUNDLE" "$ID"
