@@ -27,6 +27,7 @@
 #include "criu.h"
 #include "criu_stats.h"
 #include "log.h"
+#include "rootfs.h"
 #include "util.h"
 
 #define CRIU_ROOT "criu-root"
@@ -122,6 +123,64 @@ append_owned(char **owned, size_t *n, const char *s)
 	t[(*n)++] = xstrdup(s);
 	t[*n] = NULL;
 	return t;
+}
+
+/* True when dest is path or lies below it ("/dev/shm" is under "/dev"). */
+static bool
+path_is_under(const char *dest, const char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 1 && path[0] == '/')
+		return true;
+	return strncmp(dest, path, n) == 0 && (dest[n] == '/' || dest[n] == '\0');
+}
+
+/*
+ * CRIU mounts every dumped mount on a mount point that must already exist
+ * in the new root; it creates none itself.  A rootfs that did not run the
+ * checkpointed container (podman container restore --import, a fresh copy
+ * on another host) lacks the files and directories create made for bind
+ * mounts (e.g. Podman's /run/.containerenv), so make them as create would,
+ * inside the rootfs.  Mount points inside a tmpfs, proc, sysfs, ... are
+ * skipped: CRIU rebuilds those filesystems with their contents.  runc does
+ * the same (prepareCriuRestoreMounts).
+ */
+static int
+make_mount_points(const ferry_spec_t *spec, const char *bundle, const char *rootfs, ferry_error_t *err)
+{
+	_cleanup_close_ int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (root_fd < 0)
+		return ferry_error_sys(err, "rootfs %s", rootfs);
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct ferry_mount *m = &spec->mounts[i];
+		_cleanup_free_ char *src = NULL;
+		_cleanup_close_ int fd = -1;
+		bool nested = false, is_file = false;
+		struct stat sst;
+
+		if (m->destination == NULL || m->destination[0] != '/')
+			continue;
+		for (size_t k = 0; k < spec->n_mounts && !nested; k++)
+			nested = k != i && !spec->mounts[k].bind && spec->mounts[k].destination &&
+				 strcmp(spec->mounts[k].destination, m->destination) != 0 &&
+				 path_is_under(m->destination, spec->mounts[k].destination);
+		if (nested)
+			continue;
+		if (m->bind && m->source) {
+			src = m->source[0] == '/' ? xstrdup(m->source) : xasprintf("%s/%s", bundle, m->source);
+			if (stat(src, &sst) < 0)
+				return ferry_error_sys(err, "bind mount source %s (for %s)", src, m->destination);
+			is_file = !S_ISDIR(sst.st_mode);
+		}
+		fd = ferry_rootfs_open_inside(root_fd, m->destination, true, is_file, err);
+		if (fd < 0)
+			return ferry_error_prefix(err, "mount point %s", m->destination);
+	}
+	return 0;
 }
 
 static void
@@ -293,6 +352,8 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	if (ferry_cgroup_create(cg_path, &spec->linux_.resources, 0, &cg, err) < 0)
 		goto fail;
 
+	if (make_mount_points(spec, bundle, rootfs, err) < 0)
+		goto fail;
 	/* runc's trick: CRIU wants the root as a mount point of its own. */
 	criu_root = xasprintf("%s/%s", d.path, CRIU_ROOT);
 	if (mkdir(criu_root, 0700) < 0 && errno != EEXIST) {

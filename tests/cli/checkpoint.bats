@@ -101,6 +101,37 @@ counter_above() {
 	assert_no_leftovers "$ID2"
 }
 
+@test "restore into a fresh rootfs creates the bind mount points (podman restore --import)" {
+	# A rootfs that never ran the container lacks the files and
+	# directories create made as bind mount points; CRIU needs them.
+	counter_bundle
+	cp -a "$ROOTFS_CACHE" "$BUNDLE/rootfs"
+	echo data-A >"$BUNDLE/file"
+	mkdir -p "$BUNDLE/dir"
+	jq --arg b "$BUNDLE" '.root.path = "rootfs" | .mounts += [
+		{"destination": "/etc/ferry-file", "type": "bind", "source": ($b + "/file"), "options": ["bind","ro"]},
+		{"destination": "/srv/ferry/dir", "type": "bind", "source": ($b + "/dir"), "options": ["rbind","rw"]}]' \
+		"$BUNDLE/config.json" >"$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	BUNDLE2=$(mktemp -d /var/tmp/ferry-bundle2.XXXXXX)
+	cp -a "$ROOTFS_CACHE" "$BUNDLE2/rootfs"
+	[ ! -e "$BUNDLE2/rootfs/etc/ferry-file" ]
+	echo data-B >"$BUNDLE2/file"
+	mkdir -p "$BUNDLE2/dir"
+	sed "s#$BUNDLE/#$BUNDLE2/#g" "$BUNDLE/config.json" >"$BUNDLE2/config.json"
+	ferry restore -d -b "$BUNDLE2" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	is_status "$ID2" running
+	[ "$(ferry exec "$ID2" cat /etc/ferry-file)" = data-B ]
+	ferry exec "$ID2" touch /srv/ferry/dir/x
+	[ -e "$BUNDLE2/dir/x" ]
+	v=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" "$v"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
 @test "checkpoint --leave-running keeps the container running" {
 	counter_bundle
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
