@@ -177,7 +177,7 @@ ferry_cmd_restore(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 		case OPT_CONSOLE_SOCKET: return unsupported("restore", "console-socket", err);
 		case OPT_EMPTY_NS: return unsupported("restore", "empty-ns", err);
 		case OPT_LAZY_PAGES: return unsupported("restore", "lazy-pages", err);
-		case OPT_NO_SUBREAPER: return unsupported("restore", "no-subreaper", err);
+		case OPT_NO_SUBREAPER: o.no_subreaper = true; break;
 		case OPT_LSM_PROFILE: return unsupported("restore", "lsm-profile", err);
 		case OPT_LSM_MOUNT_CONTEXT: return unsupported("restore", "lsm-mount-context", err);
 		default: return -1;

@@ -44,7 +44,7 @@ struct ferry_restore_opts {
 	bool shell_job;
 	bool file_locks;
 	bool auto_dedup;
-	bool no_subreaper;
+	bool no_subreaper; /* needs detach: the init goes to our nearest subreaper ancestor */
 	enum ferry_criu_cg_mode manage_cgroups_mode;
 	bool print_stats;
 };

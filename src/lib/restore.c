@@ -294,6 +294,12 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	pid_t pid = -1;
 
 	/* Everything that can be checked is checked before anything exists. */
+	if (o->no_subreaper && !o->detach) {
+		ferry_error_set(err, EINVAL,
+				"--no-subreaper needs --detach: in the foreground ferry waits for the restored init "
+				"as its subreaper");
+		goto fail;
+	}
 	if (realpath(o->bundle ? o->bundle : ".", buf) == NULL) {
 		ferry_error_sys(err, "bundle %s", o->bundle ? o->bundle : ".");
 		goto fail;
@@ -449,8 +455,10 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	copts.shell_job = o->shell_job;
 	copts.file_locks = o->file_locks;
 	copts.auto_dedup = o->auto_dedup;
-	/* The restored init must come back to us when the helper exits. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+	/* The restored init must come back to us when the helper exits.  With
+	 * --no-subreaper (containerd's shim, which is a subreaper itself and
+	 * reaps the init) it goes to the nearest subreaper above us instead. */
+	if (!o->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");
 		goto fail;
 	}

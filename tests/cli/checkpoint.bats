@@ -132,6 +132,23 @@ counter_above() {
 	assert_no_leftovers "$ID2"
 }
 
+@test "restore -d --no-subreaper (containerd's shim) restores; in the foreground it is refused" {
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	run ferry restore --no-subreaper -b "$BUNDLE" --image-path "$IMG/cp" "$ID2"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--no-subreaper needs --detach"* ]]
+	assert_no_leftovers "$ID2"
+	ferry restore -d --no-subreaper -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	is_status "$ID2" running
+	v=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" "$v"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
 @test "checkpoint --leave-running keeps the container running" {
 	counter_bundle
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
