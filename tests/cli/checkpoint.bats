@@ -61,7 +61,7 @@ counter_above() {
 	grep -q "/ferry/$ID2\$" "/proc/$pid/cgroup"
 	ferry delete -f "$ID2"
 	assert_no_leftovers "$ID2"
-	! grep -q criu-root /proc/self/mountinfo
+	! grep -q "$FERRY_ROOT/.*/criu-root" /proc/self/mountinfo
 }
 
 @test "the seed httpd restored from another bundle serves that bundle's directory" {
@@ -242,11 +242,18 @@ counter_above() {
 	ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
 	is_status "$ID" paused
 	ferry delete -f "$ID"
-	# the restoring host lacks the bind source: CRIU fails, its log is quoted
+	# the restoring host lacks the bind source: named before CRIU runs
 	rmdir "$BUNDLE/data"
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bind mount source $BUNDLE/data (for /data)"* ]]
+	assert_no_leftovers "$ID2"
+	# an image without its memory pages: CRIU fails, its log is quoted
+	mkdir "$BUNDLE/data"
+	rm -f "$IMG"/cp/pages-*.img
 	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"criu restore failed"*"restore.log"* ]]
 	assert_no_leftovers "$ID2"
-	! grep -q criu-root /proc/self/mountinfo
+	! grep -q "$FERRY_ROOT/.*/criu-root" /proc/self/mountinfo
 }
