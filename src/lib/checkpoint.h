@@ -37,6 +37,7 @@ struct ferry_restore_opts {
 	const char *image_path; /* NULL: ./checkpoint */
 	const char *work_path; /* NULL: the image path */
 	const char *pid_file;
+	const char *console_socket; /* gets the new pty master of a terminal's init */
 	bool detach;
 	bool tcp_established;
 	bool tcp_close;

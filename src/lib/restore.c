@@ -28,6 +28,7 @@
 #include "criu_stats.h"
 #include "log.h"
 #include "rootfs.h"
+#include "terminal.h"
 #include "util.h"
 
 #define CRIU_ROOT "criu-root"
@@ -183,6 +184,28 @@ make_mount_points(const ferry_spec_t *spec, const char *bundle, const char *root
 	return 0;
 }
 
+/*
+ * orphan-pts-master: the init's terminal was dumped without its master
+ * (which conmon, the shim or ferry run held outside the container); CRIU
+ * made a new pty pair, put the slave where the old one was and passes the
+ * master here, for whoever restores to read and write the terminal through
+ * --console-socket, as after create.
+ */
+static int
+restore_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err)
+{
+	const int *console_fd = data;
+
+	(void) pid;
+	if (strcmp(script, "orphan-pts-master") != 0)
+		return 0;
+	if (*fd < 0)
+		return ferry_error_set(err, EPROTO, "CRIU sent orphan-pts-master without a pty master");
+	if (ferry_fd_send(*console_fd, *fd, "/dev/console", err) < 0)
+		return ferry_error_prefix(err, "console socket");
+	return 0;
+}
+
 static void
 print_restore_stats(int images_fd)
 {
@@ -282,6 +305,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	_cleanup_close_ int images_fd = -1;
 	_cleanup_close_ int work_fd = -1;
 	_cleanup_close_ int null_fd = -1;
+	_cleanup_close_ int console_fd = -1;
 	char *desc[3] = { NULL, NULL, NULL };
 	int file_fds[3] = { -1, -1, -1 };
 	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
@@ -336,6 +360,15 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 		goto fail;
 	}
 	if (read_descriptors(images_fd, desc, err) < 0)
+		goto fail;
+	if (o->console_socket == NULL && strncmp(desc[0], "/dev/pts/", 9) == 0) {
+		ferry_error_set(err, EINVAL,
+				"the checkpointed init had a terminal (%s): restore needs --console-socket "
+				"for its new one",
+				desc[0]);
+		goto fail;
+	}
+	if (o->console_socket && (console_fd = ferry_console_socket_connect(o->console_socket, err)) < 0)
 		goto fail;
 	if (ferry_criu_require(ctx, &criu, &v, err) < 0)
 		goto fail;
@@ -455,6 +488,12 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	copts.shell_job = o->shell_job;
 	copts.file_locks = o->file_locks;
 	copts.auto_dedup = o->auto_dedup;
+	if (console_fd >= 0) {
+		copts.orphan_pts_master = true;
+		copts.notify_scripts = true;
+		copts.notify = restore_notify;
+		copts.notify_data = &console_fd;
+	}
 	/* The restored init must come back to us when the helper exits.  With
 	 * --no-subreaper (containerd's shim, which is a subreaper itself and
 	 * reaps the init) it goes to the nearest subreaper above us instead. */

@@ -28,6 +28,13 @@ out_above() {
 	[ "$(tail -1 "$IMG/out")" -gt "$1" ]
 }
 
+# tick_above FILE N: the last "tick-K" line in FILE has K > N
+tick_above() {
+	local t
+	t=$(grep -o 'tick-[0-9]*' "$1" | tail -1)
+	[ -n "$t" ] && [ "${t#tick-}" -gt "$2" ]
+}
+
 counter_above() {
 	[ "$(counter_of "$1")" -gt "$2" ]
 }
@@ -145,6 +152,30 @@ counter_above() {
 	is_status "$ID2" running
 	v=$(counter_of "$ID2")
 	wait_for counter_above "$ID2" "$v"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
+@test "a terminal container restores with its new pty master sent to --console-socket" {
+	ARGS='["sh","-c","i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.1; done"]' make_bundle '.process.terminal = true'
+	recv=$BATS_TEST_DIRNAME/../../build/tests/helpers/recvtty
+	"$recv" "$BUNDLE/tty1.sock" >"$BUNDLE/tty1.out" 3>&- &
+	wait_for grep -q listening "$BUNDLE/tty1.out"
+	ferry run -d --console-socket "$BUNDLE/tty1.sock" -b "$BUNDLE" "$ID"
+	wait_for grep -q tick-3 "$BUNDLE/tty1.out"
+	# the master is outside the container: dumped as an orphan pty
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	last=$(grep -o 'tick-[0-9]*' "$BUNDLE/tty1.out" | tail -1)
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"needs --console-socket"* ]]
+	assert_no_leftovers "$ID2"
+	"$recv" "$BUNDLE/tty2.sock" >"$BUNDLE/tty2.out" 3>&- &
+	wait_for grep -q listening "$BUNDLE/tty2.out"
+	ferry restore -d --console-socket "$BUNDLE/tty2.sock" -b "$BUNDLE" --image-path "$IMG/cp" "$ID2"
+	is_status "$ID2" running
+	# the counter goes on, on the new terminal
+	wait_for tick_above "$BUNDLE/tty2.out" "${last#tick-}"
 	ferry delete -f "$ID2"
 	assert_no_leftovers "$ID2"
 }

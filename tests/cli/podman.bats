@@ -54,6 +54,13 @@ counter_of() {
 	pm exec "$1" cat /tmp/c
 }
 
+# logs_above NAME N: the counter's last line in Podman's log is above N
+logs_above() {
+	local n
+	n=$(pm logs "$1" | grep -o 'n [0-9]*' | tail -1 | cut -d' ' -f2)
+	[ -n "$n" ] && [ "$n" -gt "$2" ]
+}
+
 counter_above() {
 	[ "$(counter_of "$1")" -gt "$2" ]
 }
@@ -134,6 +141,18 @@ counter_above() {
 	[ "$v" -gt 3 ]
 	wait_for counter_above cnt "$v"
 	pm rm -f -t 0 cnt
+}
+
+@test "podman checkpoint and restore of a container with a terminal (run -t)" {
+	pm_run -dt --name tty "$IMAGE" sh -c "$COUNTER"
+	wait_for counter_above tty 3
+	pm container checkpoint tty
+	v=$(pm logs tty | grep -o 'n [0-9]*' | tail -1 | cut -d' ' -f2)
+	# ferry restore --console-socket: conmon gets the new pty's master
+	pm container restore tty
+	[ "$(pm exec tty readlink /proc/1/fd/1)" = /dev/pts/0 ]
+	wait_for logs_above tty "$v"
+	pm rm -f -t 0 tty
 }
 
 @test "podman checkpoint --leave-running --print-stats, restore --print-stats" {
