@@ -149,6 +149,15 @@ counter_above() {
 	[ "$status" -eq 5 ]
 }
 
+@test "ctr shows ferry's reason when create fails (the shim reads --log log.json)" {
+	run cd_run --rm "$IMAGE" c5 /no/such/program
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/no/such/program"* ]]
+	# nothing is left of the failed task
+	cd_ctr container rm c5 2>/dev/null || true
+	[ ! -e "$FERRY_ROOT/c5" ]
+}
+
 @test "ctr run -d, task exec, task ps, task kill and delete" {
 	cd_run -d "$IMAGE" c2 sh -c 'trap "exit 0" TERM; echo $$ >/tmp/pid; while :; do sleep 0.1; done'
 	# the shim really runs ferry: the container is in ferry's state root
