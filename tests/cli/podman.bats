@@ -79,6 +79,16 @@ counter_above() {
 	[[ "$output" == /dev/pts/* ]]
 }
 
+@test "podman run --device and --privileged (fileMode with the type bits)" {
+	[ -c /dev/fuse ] || skip "this host has no /dev/fuse"
+	# Podman copies the host device's st_mode, S_IFCHR included
+	run pm_run --rm --device /dev/fuse "$IMAGE" stat -c '%F %a %t:%T' /dev/fuse
+	[ "$status" -eq 0 ]
+	[ "$output" = "character special file 600 a:e5" ]
+	run pm_run --rm --privileged "$IMAGE" test -c /dev/fuse
+	[ "$status" -eq 0 ]
+}
+
 @test "podman run -d, exec, logs, stop and rm" {
 	pm_run -d --name web "$IMAGE" sh -c 'trap "echo bye; exit 0" TERM; echo hello; while :; do sleep 0.1; done'
 	id=$(full_id web)
