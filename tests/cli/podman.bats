@@ -89,6 +89,14 @@ counter_above() {
 	[ "$status" -eq 0 ]
 }
 
+@test "podman run --uidmap: a user namespace, with the cgroup hierarchies bound" {
+	run pm_run --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMAGE" \
+		sh -c 'cat /proc/self/uid_map; test -n "$(ls /sys/fs/cgroup)" && echo cg-ok'
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *100000*65536* ]]
+	[ "${lines[1]}" = cg-ok ]
+}
+
 @test "podman run -d, exec, logs, stop and rm" {
 	pm_run -d --name web "$IMAGE" sh -c 'trap "echo bye; exit 0" TERM; echo hello; while :; do sleep 0.1; done'
 	id=$(full_id web)
