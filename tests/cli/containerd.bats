@@ -149,6 +149,16 @@ counter_above() {
 	[ "$status" -eq 5 ]
 }
 
+@test "ctr run -t: the shim gets the terminal through --console-socket" {
+	# ctr wants a terminal of its own for -t: script(1) gives it one
+	run timeout 30 script -qec "ctr --address $CD_RUN/containerd.sock --namespace $NS run \
+		--runc-binary $FERRY --runc-root $CD_RUN/runc --fifo-dir $CD_RUN/fifo -t --rm $IMAGE t1 \
+		sh -c 'tty; echo hi-\$((6*7))'" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == */dev/pts/* ]]
+	[[ "$output" == *hi-42* ]]
+}
+
 @test "ctr shows ferry's reason when create fails (the shim reads --log log.json)" {
 	run cd_run --rm "$IMAGE" c5 /no/such/program
 	[ "$status" -ne 0 ]
