@@ -65,7 +65,9 @@ teardown_file() {
 	done
 	pid=$(cat "$CD_DIR/containerd.pid" 2>/dev/null)
 	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-		wait_for sh -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+		# gone, or a zombie waiting for whoever inherited it
+		wait_for sh -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status" ||
+			kill -KILL "$pid" 2>/dev/null || true
 	fi
 	remove_cgroup_tree "/$NS"
 	unmount_under "$CD_RUN"
