@@ -145,6 +145,17 @@ teardown() { common_teardown; }
 	assert_no_leftovers "$ID"
 }
 
+@test "a missing exec cwd is named without blaming config.json" {
+	make_bundle
+	ferry run -d -b "$BUNDLE" "$ID"
+	run ferry exec --cwd /no/such/dir "$ID" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'chdir to cwd "/no/such/dir": No such file or directory'* ]]
+	[[ "$output" != *config.json* ]]
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
 @test "every verb answers --help with exit 0" {
 	for verb in spec create start run state list kill delete exec ps pause resume features check; do
 		run ferry $verb --help
