@@ -60,6 +60,7 @@ pm_import_busybox() {
 # Removes every container and image, the cgroup parent, then the store.
 pm_store_teardown() {
 	[ -n "${PM_DIR:-}" ] && [ -d "$PM_DIR" ] || return 0
+	pm pod rm -af -t 0 >/dev/null 2>&1 || true
 	pm rm -af -t 0 >/dev/null 2>&1 || true
 	pm rmi -af >/dev/null 2>&1 || true
 	remove_cgroup_tree "$PM_CGROUP_PARENT"

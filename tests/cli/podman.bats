@@ -97,6 +97,26 @@ counter_above() {
 	[ "${lines[1]}" = cg-ok ]
 }
 
+@test "podman run --init, and a pod whose containers join the infra's namespaces" {
+	run pm_run --rm --init "$IMAGE" sh -c 'tr "\0" " " </proc/1/cmdline'
+	[ "$status" -eq 0 ]
+	[[ "$output" == "/run/podman-init -- sh"* ]]
+	# a pod: ferry joins the infra container's namespaces by path
+	pm pod create --name pod1 --network none --cgroup-parent "$PM_CGROUP_PARENT"
+	pm run -d --pod pod1 --name member1 "$IMAGE" sleep 1000
+	infra=$(pm pod inspect --format '{{.InfraContainerID}}' pod1)
+	[ "$(ferry_status "$infra")" = running ]
+	[ "$(ferry_status "$(full_id member1)")" = running ]
+	nsof='for n in ipc uts net; do readlink /proc/self/ns/$n; done; hostname'
+	ns1=$(pm exec member1 sh -c "$nsof")
+	run pm run --rm --pod pod1 "$IMAGE" sh -c "$nsof"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$ns1" ]
+	[ "${lines[3]}" = pod1 ]
+	pm pod rm -f -t 0 pod1
+	ferry_forgot "$infra"
+}
+
 @test "podman run -d, exec, logs, stop and rm" {
 	pm_run -d --name web "$IMAGE" sh -c 'trap "echo bye; exit 0" TERM; echo hello; while :; do sleep 0.1; done'
 	id=$(full_id web)
