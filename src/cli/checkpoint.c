@@ -174,10 +174,10 @@ ferry_cmd_restore(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 			if (ferry_criu_cg_mode_parse(optarg, &o.manage_cgroups_mode, err) < 0)
 				return -1;
 			break;
-		case OPT_CONSOLE_SOCKET: return unsupported("restore", "console-socket", err);
+		case OPT_CONSOLE_SOCKET: o.console_socket = optarg; break;
 		case OPT_EMPTY_NS: return unsupported("restore", "empty-ns", err);
 		case OPT_LAZY_PAGES: return unsupported("restore", "lazy-pages", err);
-		case OPT_NO_SUBREAPER: return unsupported("restore", "no-subreaper", err);
+		case OPT_NO_SUBREAPER: o.no_subreaper = true; break;
 		case OPT_LSM_PROFILE: return unsupported("restore", "lsm-profile", err);
 		case OPT_LSM_MOUNT_CONTEXT: return unsupported("restore", "lsm-mount-context", err);
 		default: return -1;

@@ -62,6 +62,62 @@ usage(FILE *f)
 		   "   -h, --help           this text\n");
 }
 
+static const struct option *
+find_long(const struct option *longopts, const char *name, size_t len)
+{
+	for (const struct option *o = longopts; o && o->name; o++)
+		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			return o;
+	return NULL;
+}
+
+/*
+ * runc's option parser (urfave/cli) takes "-name" as well as "--name", and
+ * its callers rely on it: go-runc, which containerd's shim uses, passes
+ * "-no-subreaper" to restore.  getopt would read that as the short options
+ * -n -o -..., so an argument that is exactly a long option's name after a
+ * single dash (runc does not take abbreviations there either) is rewritten
+ * to "--name" before parsing.  Only the options before the first operand
+ * are looked at: what follows "exec ID" is the command's own.  The new
+ * strings live until exit, as argv does.
+ */
+static void
+accept_single_dash_long(int argc, char **argv, int first, const char *shortopts, const struct option *longopts)
+{
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i], *eq;
+		const struct option *o;
+		size_t len;
+
+		if (a[0] != '-' || a[1] == '\0' || strcmp(a, "--") == 0)
+			return;
+		if (a[1] == '-') {
+			o = find_long(longopts, a + 2, strcspn(a + 2, "="));
+			if (o && o->has_arg == required_argument && strchr(a, '=') == NULL)
+				i++;
+			continue;
+		}
+		eq = strchr(a + 1, '=');
+		len = eq ? (size_t) (eq - (a + 1)) : strlen(a + 1);
+		if (len > 1 && (o = find_long(longopts, a + 1, len)) != NULL) {
+			argv[i] = xasprintf("-%s", a);
+			if (o->has_arg == required_argument && eq == NULL)
+				i++;
+			continue;
+		}
+		/* a cluster of short options: the one taking a value ends it */
+		for (const char *c = a + 1; *c; c++) {
+			const char *spec = *c == ':' ? NULL : strchr(shortopts, *c);
+
+			if (spec && spec[1] == ':') {
+				if (c[1] == '\0')
+					i++;
+				break;
+			}
+		}
+	}
+}
+
 int
 ferry_cli_getopt(int argc, char **argv, const char *verb, const char *shortopts, const struct option *longopts,
 		 const char *usage_text, ferry_error_t *err)
@@ -77,6 +133,8 @@ ferry_cli_getopt(int argc, char **argv, const char *verb, const char *shortopts,
 		snprintf(optstring, sizeof(optstring), ":%s", shortopts + 1);
 	else
 		snprintf(optstring, sizeof(optstring), "+:%s", shortopts);
+	if (optind == 0) /* the verb's first call (main resets optind) */
+		accept_single_dash_long(argc, argv, 1, shortopts[0] == '*' ? shortopts + 1 : shortopts, longopts);
 	opterr = 0;
 	c = getopt_long(argc, argv, optstring, longopts, NULL);
 	if (c == 'h') {
@@ -155,6 +213,7 @@ main(int argc, char **argv)
 	if (getenv("FERRY_CRIU") && *getenv("FERRY_CRIU"))
 		ctx.criu_path = getenv("FERRY_CRIU");
 
+	accept_single_dash_long(argc, argv, 1, "vh", global_opts);
 	opterr = 0;
 	/* "+": stop at the verb; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+vh", global_opts, NULL)) != -1) {

@@ -826,9 +826,16 @@ mount_hier(const struct cg_hier *h, const char *self, const char *dst, unsigned 
 	if (own && strcmp(own, "/") != 0)
 		return mount_bind_own(h, own, dst, mflags, err);
 	if (h->v2) {
-		if (mount("cgroup2", dst, "cgroup2", mflags, NULL) < 0)
-			return ferry_error_sys(err, "mount cgroup2 on %s", dst);
-		return 0;
+		if (mount("cgroup2", dst, "cgroup2", mflags, NULL) == 0)
+			return 0;
+		/* Only the user namespace that owns the cgroup namespace may
+		 * mount a hierarchy: a container with a user namespace but no
+		 * cgroup namespace of its own (podman --uidmap) gets EPERM. It
+		 * sees the root of this hierarchy (hybrid hosts, where ferry
+		 * makes no cgroup in the unified one), so bind that instead. */
+		if (errno == EPERM)
+			return mount_bind_own(h, own ? own : "/", dst, mflags, err);
+		return ferry_error_sys(err, "mount cgroup2 on %s", dst);
 	}
 	for (char **c = h->controllers; *c; c++)
 		if (strncmp(*c, "name=", 5) != 0)
@@ -840,8 +847,11 @@ mount_hier(const struct cg_hier *h, const char *self, const char *dst, unsigned 
 		free(opts);
 		opts = t;
 	}
-	if (mount("cgroup", dst, "cgroup", mflags, opts) < 0)
+	if (mount("cgroup", dst, "cgroup", mflags, opts) < 0) {
+		if (errno == EPERM) /* as above */
+			return mount_bind_own(h, own ? own : "/", dst, mflags, err);
 		return ferry_error_sys(err, "mount cgroup (%s) on %s", opts, dst);
+	}
 	return 0;
 }
 

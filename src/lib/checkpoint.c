@@ -377,6 +377,10 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	copts.file_locks = o->file_locks;
 	copts.link_remap = o->link_remap;
 	copts.auto_dedup = o->auto_dedup;
+	/* A terminal's master is held outside the container (by conmon, the
+	 * shim or ferry run): dump the slave as an orphan, whose new master
+	 * restore hands to its --console-socket (runc does the same). */
+	copts.orphan_pts_master = true;
 	if (o->tune)
 		o->tune(&copts, o->tune_data);
 	/* A paused container stays paused: CRIU thaws only what it froze. */

@@ -42,6 +42,7 @@ struct ferry_restore_opts {
 	const char *image_path; /* NULL: ./checkpoint */
 	const char *work_path; /* NULL: the image path */
 	const char *pid_file;
+	const char *console_socket; /* gets the new pty master of a terminal's init */
 	bool detach;
 	bool tcp_established;
 	bool tcp_close;
@@ -49,7 +50,7 @@ struct ferry_restore_opts {
 	bool shell_job;
 	bool file_locks;
 	bool auto_dedup;
-	bool no_subreaper;
+	bool no_subreaper; /* needs detach: the init goes to our nearest subreaper ancestor */
 	enum ferry_criu_cg_mode manage_cgroups_mode;
 	bool print_stats;
 	/* The init's stdio files are another host's: give it /dev/null. */

@@ -200,7 +200,10 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 			.pty_to_parent = proc->terminal && o->console_socket == NULL,
 			.joins = joins,
 			.n_joins = n_joins,
-			.detached_stdio = o->detach,
+			/* runc's exec --detach hands the caller's stdio to the
+			 * process: conmon and containerd's shim pass pipes they
+			 * read the output from, so /dev/null would lose it. */
+			.detached_stdio = false,
 			.preserve_fds = o->preserve_fds,
 			.seccomp = seccomp,
 			.is_exec = true,

@@ -325,7 +325,8 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 		umask(022);
 	/* As root first: the cwd may be unreadable for the container user. */
 	if (p->cwd && chdir(p->cwd) < 0) {
-		ferry_error_sys(&err, "chdir to cwd \"%s\" set in config.json", p->cwd);
+		/* an exec's cwd comes from --cwd or --process, not config.json */
+		ferry_error_sys(&err, "chdir to cwd \"%s\"%s", p->cwd, cfg->is_exec ? "" : " set in config.json");
 		goto fail;
 	}
 	if (cfg->is_exec && ferry_process_apply_lsm(p, &err) < 0)

@@ -27,6 +27,8 @@
 #include "criu.h"
 #include "criu_stats.h"
 #include "log.h"
+#include "rootfs.h"
+#include "terminal.h"
 #include "util.h"
 
 #define CRIU_ROOT "criu-root"
@@ -122,6 +124,86 @@ append_owned(char **owned, size_t *n, const char *s)
 	t[(*n)++] = xstrdup(s);
 	t[*n] = NULL;
 	return t;
+}
+
+/* True when dest is path or lies below it ("/dev/shm" is under "/dev"). */
+static bool
+path_is_under(const char *dest, const char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 1 && path[0] == '/')
+		return true;
+	return strncmp(dest, path, n) == 0 && (dest[n] == '/' || dest[n] == '\0');
+}
+
+/*
+ * CRIU mounts every dumped mount on a mount point that must already exist
+ * in the new root; it creates none itself.  A rootfs that did not run the
+ * checkpointed container (podman container restore --import, a fresh copy
+ * on another host) lacks the files and directories create made for bind
+ * mounts (e.g. Podman's /run/.containerenv), so make them as create would,
+ * inside the rootfs.  Mount points inside a tmpfs, proc, sysfs, ... are
+ * skipped: CRIU rebuilds those filesystems with their contents.  runc does
+ * the same (prepareCriuRestoreMounts).
+ */
+static int
+make_mount_points(const ferry_spec_t *spec, const char *bundle, const char *rootfs, ferry_error_t *err)
+{
+	_cleanup_close_ int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (root_fd < 0)
+		return ferry_error_sys(err, "rootfs %s", rootfs);
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct ferry_mount *m = &spec->mounts[i];
+		_cleanup_free_ char *src = NULL;
+		_cleanup_close_ int fd = -1;
+		bool nested = false, is_file = false;
+		struct stat sst;
+
+		if (m->destination == NULL || m->destination[0] != '/')
+			continue;
+		for (size_t k = 0; k < spec->n_mounts && !nested; k++)
+			nested = k != i && !spec->mounts[k].bind && spec->mounts[k].destination &&
+				 strcmp(spec->mounts[k].destination, m->destination) != 0 &&
+				 path_is_under(m->destination, spec->mounts[k].destination);
+		if (nested)
+			continue;
+		if (m->bind && m->source) {
+			src = m->source[0] == '/' ? xstrdup(m->source) : xasprintf("%s/%s", bundle, m->source);
+			if (stat(src, &sst) < 0)
+				return ferry_error_sys(err, "bind mount source %s (for %s)", src, m->destination);
+			is_file = !S_ISDIR(sst.st_mode);
+		}
+		fd = ferry_rootfs_open_inside(root_fd, m->destination, true, is_file, err);
+		if (fd < 0)
+			return ferry_error_prefix(err, "mount point %s", m->destination);
+	}
+	return 0;
+}
+
+/*
+ * orphan-pts-master: the init's terminal was dumped without its master
+ * (which conmon, the shim or ferry run held outside the container); CRIU
+ * made a new pty pair, put the slave where the old one was and passes the
+ * master here, for whoever restores to read and write the terminal through
+ * --console-socket, as after create.
+ */
+static int
+restore_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err)
+{
+	const int *console_fd = data;
+
+	(void) pid;
+	if (strcmp(script, "orphan-pts-master") != 0)
+		return 0;
+	if (*fd < 0)
+		return ferry_error_set(err, EPROTO, "CRIU sent orphan-pts-master without a pty master");
+	if (ferry_fd_send(*console_fd, *fd, "/dev/console", err) < 0)
+		return ferry_error_prefix(err, "console socket");
+	return 0;
 }
 
 static void
@@ -255,6 +337,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	_cleanup_close_ int images_fd = -1;
 	_cleanup_close_ int work_fd = -1;
 	_cleanup_close_ int null_fd = -1;
+	_cleanup_close_ int console_fd = -1;
 	char *desc[3] = { NULL, NULL, NULL };
 	int file_fds[3] = { -1, -1, -1 };
 	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
@@ -267,6 +350,12 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	pid_t pid = -1;
 
 	/* Everything that can be checked is checked before anything exists. */
+	if (o->no_subreaper && !o->detach) {
+		ferry_error_set(err, EINVAL,
+				"--no-subreaper needs --detach: in the foreground ferry waits for the restored init "
+				"as its subreaper");
+		goto fail;
+	}
 	if (realpath(o->bundle ? o->bundle : ".", buf) == NULL) {
 		ferry_error_sys(err, "bundle %s", o->bundle ? o->bundle : ".");
 		goto fail;
@@ -304,6 +393,15 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	}
 	if (read_descriptors(images_fd, desc, err) < 0)
 		goto fail;
+	if (o->console_socket == NULL && strncmp(desc[0], "/dev/pts/", 9) == 0) {
+		ferry_error_set(err, EINVAL,
+				"the checkpointed init had a terminal (%s): restore needs --console-socket "
+				"for its new one",
+				desc[0]);
+		goto fail;
+	}
+	if (o->console_socket && (console_fd = ferry_console_socket_connect(o->console_socket, err)) < 0)
+		goto fail;
 	if (ferry_criu_require(ctx, &criu, &v, err) < 0)
 		goto fail;
 	if (o->cgroup_path)
@@ -327,6 +425,8 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	if (ferry_cgroup_create(cg_path, &spec->linux_.resources, 0, &cg, err) < 0)
 		goto fail;
 
+	if (make_mount_points(spec, bundle, rootfs, err) < 0)
+		goto fail;
 	/* runc's trick: CRIU wants the root as a mount point of its own. */
 	criu_root = xasprintf("%s/%s", d.path, CRIU_ROOT);
 	if (mkdir(criu_root, 0700) < 0 && errno != EEXIST) {
@@ -443,10 +543,18 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	copts.shell_job = o->shell_job;
 	copts.file_locks = o->file_locks;
 	copts.auto_dedup = o->auto_dedup;
+	if (console_fd >= 0) {
+		copts.orphan_pts_master = true;
+		copts.notify_scripts = true;
+		copts.notify = restore_notify;
+		copts.notify_data = &console_fd;
+	}
 	if (o->tune)
 		o->tune(&copts, o->tune_data);
-	/* The restored init must come back to us when the helper exits. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+	/* The restored init must come back to us when the helper exits.  With
+	 * --no-subreaper (containerd's shim, which is a subreaper itself and
+	 * reaps the init) it goes to the nearest subreaper above us instead. */
+	if (!o->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");
 		goto fail;
 	}

@@ -12,6 +12,7 @@
  */
 #include <sched.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "spec.h"
 #include "spec_internal.h"
@@ -569,12 +570,15 @@ parse_device(struct spec_parser *p, const json_t *o, struct ferry_device *d)
 	} else if (get_major_minor(p, o, &d->major, &d->minor) < 0) {
 		return -1;
 	}
-	r = sp_get_u64(p, o, "fileMode", 07777, &mode);
+	/* Podman writes the host device's whole st_mode here, type bits
+	 * (S_IFCHR...) included, and runc takes it: only the permission bits
+	 * are used (devices.c), the type comes from "type". */
+	r = sp_get_u64(p, o, "fileMode", S_IFMT | 07777, &mode);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
 		d->has_mode = true;
-		d->file_mode = mode;
+		d->file_mode = mode & 07777;
 	}
 	r = sp_get_u32(p, o, "uid", &d->uid);
 	if (r < 0)

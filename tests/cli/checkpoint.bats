@@ -28,6 +28,13 @@ out_above() {
 	[ "$(tail -1 "$IMG/out")" -gt "$1" ]
 }
 
+# tick_above FILE N: the last "tick-K" line in FILE has K > N
+tick_above() {
+	local t
+	t=$(grep -o 'tick-[0-9]*' "$1" | tail -1)
+	[ -n "$t" ] && [ "${t#tick-}" -gt "$2" ]
+}
+
 counter_above() {
 	[ "$(counter_of "$1")" -gt "$2" ]
 }
@@ -61,7 +68,7 @@ counter_above() {
 	grep -q "/ferry/$ID2\$" "/proc/$pid/cgroup"
 	ferry delete -f "$ID2"
 	assert_no_leftovers "$ID2"
-	! grep -q criu-root /proc/self/mountinfo
+	! grep -q "$FERRY_ROOT/.*/criu-root" /proc/self/mountinfo
 }
 
 @test "the seed httpd restored from another bundle serves that bundle's directory" {
@@ -97,6 +104,78 @@ counter_above() {
 	# still read-only
 	run ferry exec "$ID2" touch /etc/x
 	[ "$status" -ne 0 ]
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
+@test "restore into a fresh rootfs creates the bind mount points (podman restore --import)" {
+	# A rootfs that never ran the container lacks the files and
+	# directories create made as bind mount points; CRIU needs them.
+	counter_bundle
+	cp -a "$ROOTFS_CACHE" "$BUNDLE/rootfs"
+	echo data-A >"$BUNDLE/file"
+	mkdir -p "$BUNDLE/dir"
+	jq --arg b "$BUNDLE" '.root.path = "rootfs" | .mounts += [
+		{"destination": "/etc/ferry-file", "type": "bind", "source": ($b + "/file"), "options": ["bind","ro"]},
+		{"destination": "/srv/ferry/dir", "type": "bind", "source": ($b + "/dir"), "options": ["rbind","rw"]}]' \
+		"$BUNDLE/config.json" >"$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	BUNDLE2=$(mktemp -d /var/tmp/ferry-bundle2.XXXXXX)
+	cp -a "$ROOTFS_CACHE" "$BUNDLE2/rootfs"
+	[ ! -e "$BUNDLE2/rootfs/etc/ferry-file" ]
+	echo data-B >"$BUNDLE2/file"
+	mkdir -p "$BUNDLE2/dir"
+	sed "s#$BUNDLE/#$BUNDLE2/#g" "$BUNDLE/config.json" >"$BUNDLE2/config.json"
+	ferry restore -d -b "$BUNDLE2" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	is_status "$ID2" running
+	[ "$(ferry exec "$ID2" cat /etc/ferry-file)" = data-B ]
+	ferry exec "$ID2" touch /srv/ferry/dir/x
+	[ -e "$BUNDLE2/dir/x" ]
+	v=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" "$v"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
+@test "restore -d --no-subreaper (containerd's shim) restores; in the foreground it is refused" {
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	run ferry restore --no-subreaper -b "$BUNDLE" --image-path "$IMG/cp" "$ID2"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--no-subreaper needs --detach"* ]]
+	assert_no_leftovers "$ID2"
+	ferry restore -d --no-subreaper -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	is_status "$ID2" running
+	v=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" "$v"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
+@test "a terminal container restores with its new pty master sent to --console-socket" {
+	ARGS='["sh","-c","i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.1; done"]' make_bundle '.process.terminal = true'
+	recv=$BATS_TEST_DIRNAME/../../build/tests/helpers/recvtty
+	"$recv" "$BUNDLE/tty1.sock" >"$BUNDLE/tty1.out" 3>&- &
+	wait_for grep -q listening "$BUNDLE/tty1.out"
+	ferry run -d --console-socket "$BUNDLE/tty1.sock" -b "$BUNDLE" "$ID"
+	wait_for grep -q tick-3 "$BUNDLE/tty1.out"
+	# the master is outside the container: dumped as an orphan pty
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	last=$(grep -o 'tick-[0-9]*' "$BUNDLE/tty1.out" | tail -1)
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"needs --console-socket"* ]]
+	assert_no_leftovers "$ID2"
+	"$recv" "$BUNDLE/tty2.sock" >"$BUNDLE/tty2.out" 3>&- &
+	wait_for grep -q listening "$BUNDLE/tty2.out"
+	ferry restore -d --console-socket "$BUNDLE/tty2.sock" -b "$BUNDLE" --image-path "$IMG/cp" "$ID2"
+	is_status "$ID2" running
+	# the counter goes on, on the new terminal
+	wait_for tick_above "$BUNDLE/tty2.out" "${last#tick-}"
 	ferry delete -f "$ID2"
 	assert_no_leftovers "$ID2"
 }
@@ -194,11 +273,18 @@ counter_above() {
 	ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
 	is_status "$ID" paused
 	ferry delete -f "$ID"
-	# the restoring host lacks the bind source: CRIU fails, its log is quoted
+	# the restoring host lacks the bind source: named before CRIU runs
 	rmdir "$BUNDLE/data"
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bind mount source $BUNDLE/data (for /data)"* ]]
+	assert_no_leftovers "$ID2"
+	# an image without its memory pages: CRIU fails, its log is quoted
+	mkdir "$BUNDLE/data"
+	rm -f "$IMG"/cp/pages-*.img
 	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"criu restore failed"*"restore.log"* ]]
 	assert_no_leftovers "$ID2"
-	! grep -q criu-root /proc/self/mountinfo
+	! grep -q "$FERRY_ROOT/.*/criu-root" /proc/self/mountinfo
 }

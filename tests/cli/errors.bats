@@ -124,6 +124,38 @@ teardown() { common_teardown; }
 	[[ "$output" == *"unknown command 'nosuchverb'"* ]]
 }
 
+@test "long options after a single dash are accepted, as runc does (go-runc: -no-subreaper)" {
+	make_bundle
+	"$FERRY" -root "$FERRY_ROOT" create -bundle "$BUNDLE" -pid-file "$BUNDLE/pid" "$ID"
+	[ "$(cat "$BUNDLE/pid")" = "$(ferry state "$ID" | jq -r .pid)" ]
+	# what follows the id is the command's own, untouched
+	run ferry exec -cwd /tmp "$ID" sh -c 'pwd; echo "$0"' -no-subreaper
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = /tmp ]
+	[ "${lines[1]}" = -no-subreaper ]
+	# short clusters and their values still parse as short options
+	run ferry exec -tu 65534 "$ID" true
+	[[ "$output" != *"unknown option"* ]]
+	run ferry restore -no-subreaper -detach -image-path "$BUNDLE/none" -bundle "$BUNDLE" "$ID-r"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"image directory $BUNDLE/none"* ]]
+	run ferry list -format json
+	[ "$(echo "$output" | jq -r '.[0].id')" = "$ID" ]
+	ferry delete -force "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "a missing exec cwd is named without blaming config.json" {
+	make_bundle
+	ferry run -d -b "$BUNDLE" "$ID"
+	run ferry exec --cwd /no/such/dir "$ID" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'chdir to cwd "/no/such/dir": No such file or directory'* ]]
+	[[ "$output" != *config.json* ]]
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
 @test "every verb answers --help with exit 0" {
 	for verb in spec create start run state list kill delete exec ps pause resume features check; do
 		run ferry $verb --help

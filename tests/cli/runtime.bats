@@ -166,6 +166,36 @@ teardown() { common_teardown; }
 	assert_no_leftovers "$ID"
 }
 
+@test "exec --detach passes its stdio to the process (conmon, shims)" {
+	make_bundle
+	ferry run -d -b "$BUNDLE" "$ID"
+	# conmon reads a detached exec's output from the pipe it passes
+	out=$(timeout 10 "$FERRY" --root "$FERRY_ROOT" exec -d --pid-file "$BUNDLE/exec.pid" "$ID" \
+		sh -c 'read x; echo "got $x"; echo err >&2' 2>&1 <<<"in"; echo rc=$?)
+	[[ "$out" == *"got in"* ]]
+	[[ "$out" == *err* ]]
+	[[ "$out" == *rc=0* ]]
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "a user namespace without a cgroup namespace still gets /sys/fs/cgroup (podman --uidmap)" {
+	# Only the owner of the cgroup namespace may mount a hierarchy; the
+	# container's user namespace is not, so ferry binds the host's instead.
+	ARGS='["sh","-c","cat /proc/self/uid_map; test -n \"$(ls /sys/fs/cgroup)\" && echo cg-ok"]' \
+		make_bundle '.linux.namespaces += [{"type": "user"}] |
+		.linux.namespaces |= map(select(.type != "cgroup")) |
+		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+		.mounts |= map(select(.destination != "/sys/fs/cgroup")) |
+		.mounts += [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro","nosuid","noexec","nodev"]}]'
+	run ferry run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *100000*65536* ]]
+	[ "${lines[1]}" = cg-ok ]
+	assert_no_leftovers "$ID"
+}
+
 @test "create --pid-file writes the init's pid" {
 	make_bundle
 	ferry create --pid-file "$BUNDLE/pid" -b "$BUNDLE" "$ID"

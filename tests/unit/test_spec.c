@@ -619,6 +619,13 @@ test_ranges(void)
 	s = parse_ok("{" BASE ", 'process': {'args': ['sh'], 'cwd': '/', 'user': {'uid': 4294967295, 'gid': 0}}}");
 	ok(s && s->process->uid == 4294967295u, "uid 2^32-1 is fine");
 	ferry_spec_freep(&s);
+	/* Podman's fileMode is the host's st_mode: 0020600 for a char device */
+	s = parse_ok("{" BASE ", " PROC ", 'linux': {'devices': [{'path': '/dev/fuse', 'type': 'c', 'major': 10, 'minor': 229, 'fileMode': 8576}]}}");
+	ok(s && s->linux_.n_devices == 1 && s->linux_.devices[0].has_mode && s->linux_.devices[0].file_mode == 0600,
+	   "devices: fileMode with the file type bits keeps the permission bits");
+	ferry_spec_freep(&s);
+	is_err("{" BASE ", " PROC ", 'linux': {'devices': [{'path': '/dev/x', 'type': 'c', 'major': 1, 'minor': 1, 'fileMode': 65536}]}}",
+	       "config.json: .linux.devices[0].fileMode: 65536 is out of range (expected an integer from 0 to 65535)");
 	/* a big integer is a number, not a string, wherever a string is due */
 	is_err("{" BASE ", " PROC ", 'hostname': 99999999999999999999}", "config.json: .hostname: expected a string, got a number");
 }
