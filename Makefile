@@ -3,7 +3,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps check check-unit check-conformance check-cli check-migrate demo bench bench-migrate install clean
+.PHONY: all deps check check-unit check-unit-asan check-conformance check-cli check-migrate demo bench bench-migrate install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -21,6 +21,10 @@ check: deps
 
 check-unit: all
 	tests/run-all unit
+
+# The unit tests under ASan+UBSan (build-asan, configured by tests/run-all).
+check-unit-asan:
+	tests/run-all unit-asan
 
 check-conformance: all
 	tests/run-all conformance
@@ -48,4 +52,4 @@ install: all
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan
