@@ -4,6 +4,7 @@
 #define FERRY_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
 
 #include "context.h"
 #include "error.h"
@@ -13,6 +14,9 @@ struct ferry_verb {
 	const char *name;
 	int (*fn)(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err);
 	const char *summary;
+	/* It puts a process into a container (a fork of ferry until that
+	 * execs): run it from a sealed copy of the binary (sealed_exe.h). */
+	bool enters_container;
 };
 
 /* Every verb's options are parsed with this so that "--help" exits 0 with

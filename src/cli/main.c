@@ -15,26 +15,27 @@
 
 #include "cli.h"
 #include "log.h"
+#include "sealed_exe.h"
 #include "util.h"
 
 static const struct ferry_verb verbs[] = {
-	{ "spec", ferry_cmd_spec, "create a new specification file (config.json)" },
-	{ "create", ferry_cmd_create, "create a container" },
-	{ "start", ferry_cmd_start, "execute the user process in a created container" },
-	{ "run", ferry_cmd_run, "create and run a container" },
-	{ "state", ferry_cmd_state, "output the state of a container" },
-	{ "list", ferry_cmd_list, "list containers started by ferry with the given root" },
-	{ "kill", ferry_cmd_kill, "send a signal to the container's init process" },
-	{ "delete", ferry_cmd_delete, "delete any resources held by the container" },
-	{ "exec", ferry_cmd_exec, "execute a new process inside the container" },
-	{ "ps", ferry_cmd_ps, "show the processes running inside the container" },
-	{ "pause", ferry_cmd_pause, "suspend all processes inside the container" },
-	{ "resume", ferry_cmd_resume, "resume all processes suspended by pause" },
-	{ "features", ferry_cmd_features, "show the enabled features" },
-	{ "check", ferry_cmd_check, "check this host's kernel and CRIU features ferry uses" },
-	{ "generate", ferry_cmd_generate, "generate a config.json (oci-runtime-tool's flags)" },
-	{ "checkpoint", ferry_cmd_checkpoint, "checkpoint a running container (CRIU)" },
-	{ "restore", ferry_cmd_restore, "restore a container from a checkpoint (CRIU)" },
+	{ "spec", ferry_cmd_spec, "create a new specification file (config.json)", false },
+	{ "create", ferry_cmd_create, "create a container", true },
+	{ "start", ferry_cmd_start, "execute the user process in a created container", false },
+	{ "run", ferry_cmd_run, "create and run a container", true },
+	{ "state", ferry_cmd_state, "output the state of a container", false },
+	{ "list", ferry_cmd_list, "list containers started by ferry with the given root", false },
+	{ "kill", ferry_cmd_kill, "send a signal to the container's init process", false },
+	{ "delete", ferry_cmd_delete, "delete any resources held by the container", false },
+	{ "exec", ferry_cmd_exec, "execute a new process inside the container", true },
+	{ "ps", ferry_cmd_ps, "show the processes running inside the container", false },
+	{ "pause", ferry_cmd_pause, "suspend all processes inside the container", false },
+	{ "resume", ferry_cmd_resume, "resume all processes suspended by pause", false },
+	{ "features", ferry_cmd_features, "show the enabled features", false },
+	{ "check", ferry_cmd_check, "check this host's kernel and CRIU features ferry uses", false },
+	{ "generate", ferry_cmd_generate, "generate a config.json (oci-runtime-tool's flags)", false },
+	{ "checkpoint", ferry_cmd_checkpoint, "checkpoint a running container (CRIU)", false },
+	{ "restore", ferry_cmd_restore, "restore a container from a checkpoint (CRIU)", false },
 };
 
 static void
@@ -90,6 +91,7 @@ main(int argc, char **argv)
 	char self[PATH_MAX];
 	const char *log_format = "text";
 	const struct ferry_verb *verb = NULL;
+	char **orig_argv = argv;
 	ssize_t n;
 	int c, ret;
 
@@ -167,11 +169,16 @@ main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
-	/* The verb sees argv[0] = its name, like a program of its own. */
-	argc -= optind;
-	argv += optind;
-	optind = 0; /* full getopt re-initialisation */
-	ret = verb->fn(&ctx, argc, argv, &err);
+	/* Before anything happens: re-executing repeats all of the above. */
+	if (verb->enters_container && ferry_sealed_exe_reexec(orig_argv, &err) < 0) {
+		ret = ferry_error_prefix(&err, "%s", verb->name);
+	} else {
+		/* The verb sees argv[0] = its name, like a program of its own. */
+		argc -= optind;
+		argv += optind;
+		optind = 0; /* full getopt re-initialisation */
+		ret = verb->fn(&ctx, argc, argv, &err);
+	}
 	if (ret < 0) {
 		_cleanup_free_ char *msg = ferry_error_string(&err);
 
