@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "hooks.h"
@@ -27,6 +28,10 @@
 #include "rootfs.h"
 #include "terminal.h"
 #include "util.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 int
 ferry_sync_send_text(int fd, enum ferry_sync_type type, const char *text, ferry_error_t *err)
@@ -385,6 +390,12 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	}
 	if (cfg->seccomp && nnp && ferry_seccomp_load(cfg->seccomp, &err) < 0)
 		goto fail_late;
+	/* Whatever was opened since the close above (startContainer hooks, a
+	 * library) without O_CLOEXEC still does not cross the execve.  Best
+	 * effort: before Linux 5.11 the close above is all there is. */
+#ifdef SYS_close_range
+	syscall(SYS_close_range, 3U + (unsigned int) cfg->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+#endif
 	execve(exe, p->args, p->env ? p->env : (char *[]){ NULL });
 	ferry_error_sys(&err, "exec %s", exe);
 fail_late:
