@@ -185,6 +185,23 @@ echo done >>$log
 	assert_no_leftovers "$ID"
 }
 
+@test "a non-dumpable init in a user namespace still applies oomScoreAdj" {
+	# A non-dumpable process's /proc files belong to the host's root, which
+	# the mapped root cannot write: the init writes oomScoreAdj first.
+	# (The cgroup mount is left out: not permitted in a user namespace.)
+	ARGS='["sh","-c","cat /proc/self/oom_score_adj; cat /proc/self/uid_map"]' make_bundle \
+		'.process.oomScoreAdj = 123 | .linux.namespaces += [{"type": "user"}]
+		 | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		 | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		 | .mounts |= map(select(.destination != "/sys/fs/cgroup"))'
+	run ferry run -b "$BUNDLE" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 123 ]
+	[[ "${lines[1]}" == *0*100000*65536* ]]
+	assert_no_leftovers "$ID"
+}
+
 # ---- c. paths inside the rootfs ----------------------------------------
 
 @test "mount destinations through symlinks stay inside the rootfs" {
