@@ -7,11 +7,20 @@ load helpers
 setup() {
 	common_setup
 	REAL_FERRY=$FERRY
+	OUTER_ROOT=$FERRY_ROOT
 }
 
 teardown() {
+	local id
 	# a test may have pointed FERRY at a copy it then attacked
 	FERRY=$REAL_FERRY
+	# and FERRY_ROOT at a root below the usual one
+	FERRY_ROOT=$OUTER_ROOT
+	if [ -d "$FERRY_ROOT/new/root" ]; then
+		for id in $(ls "$FERRY_ROOT/new/root"); do
+			"$FERRY" --root "$FERRY_ROOT/new/root" delete -f "$id" >/dev/null 2>&1 || true
+		done
+	fi
 	common_teardown
 }
 
@@ -260,7 +269,6 @@ echo done >>$log
 	jq -e .pid "$FERRY_ROOT/$ID/state.json"
 	ferry delete -f "$ID"
 	assert_no_leftovers "$ID"
-	FERRY_ROOT=${FERRY_ROOT%/new/root}
 }
 
 @test "state.json is replaced atomically: readers never see a partial file" {
