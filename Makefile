@@ -3,7 +3,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps check check-unit check-conformance check-cli check-migrate demo bench bench-migrate install clean
+.PHONY: all deps check check-unit check-unit-asan check-fuzz fuzz-long check-conformance check-cli check-migrate demo bench bench-migrate install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -21,6 +21,19 @@ check: deps
 
 check-unit: all
 	tests/run-all unit
+
+# The unit tests under ASan+UBSan (build-asan, configured by tests/run-all).
+check-unit-asan:
+	tests/run-all unit-asan
+
+# Every fuzz target for 20 s (FUZZ_TIME) from the committed seed corpora.
+check-fuzz:
+	tests/run-all fuzz
+
+# The same for longer; the grown corpora and any crash stay in build-fuzz/work.
+FUZZ_LONG_TIME ?= 600
+fuzz-long:
+	FUZZ_TIME=$(FUZZ_LONG_TIME) FUZZ_WORK=$(CURDIR)/build-fuzz/work tests/run-all fuzz
 
 check-conformance: all
 	tests/run-all conformance
@@ -52,4 +65,4 @@ install: all
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz

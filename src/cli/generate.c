@@ -60,16 +60,14 @@ usage_text(void)
 }
 
 int
-ferry_cmd_generate(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
+ferry_cli_generate_parse(int argc, char **argv, struct ferry_cli_generate_args *out, ferry_error_t *err)
 {
 	_cleanup_free_ char *usage = usage_text();
 	_cleanup_free_ struct option *longopts = NULL;
-	struct ferry_generate_opts opts = { 0 };
-	const char *template = NULL, *output = NULL;
 	size_t nflags = 0, n = 0;
-	int c, ret;
+	int c;
 
-	(void) ctx;
+	*out = (struct ferry_cli_generate_args) { 0 };
 	while (ferry_generate_flags[nflags].name)
 		nflags++;
 	longopts = xmalloc0((nflags + 4) * sizeof(*longopts));
@@ -87,25 +85,36 @@ ferry_cmd_generate(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 	}
 
 	while ((c = ferry_cli_getopt(argc, argv, "generate", "h", longopts, usage, err)) != -1) {
-		if (c == -2) {
-			ferry_generate_opts_clear(&opts);
-			return -1;
-		}
+		if (c == -2)
+			goto fail;
 		if (c == OPT_TEMPLATE) {
-			template = optarg;
+			out->template_path = optarg;
 		} else if (c == OPT_OUTPUT) {
-			output = optarg;
+			out->output_path = optarg;
 		} else {
 			const struct ferry_generate_flag *fl = &ferry_generate_flags[c - OPT_FLAG_BASE];
 
-			ferry_generate_opts_add(&opts, fl->key, fl->name, optarg);
+			ferry_generate_opts_add(&out->opts, fl->key, fl->name, optarg);
 		}
 	}
-	if (ferry_cli_need_args(argc, argv, 0, 0, "generate", usage, err) < 0) {
-		ferry_generate_opts_clear(&opts);
+	if (ferry_cli_need_args(argc, argv, 0, 0, "generate", usage, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	ferry_generate_opts_clear(&out->opts);
+	return -1;
+}
+
+int
+ferry_cmd_generate(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
+{
+	struct ferry_cli_generate_args a;
+	int ret;
+
+	(void) ctx;
+	if (ferry_cli_generate_parse(argc, argv, &a, err) < 0)
 		return -1;
-	}
-	ret = ferry_generate_file(template, &opts, output, err);
-	ferry_generate_opts_clear(&opts);
+	ret = ferry_generate_file(a.template_path, &a.opts, a.output_path, err);
+	ferry_generate_opts_clear(&a.opts);
 	return ret < 0 ? -1 : 0;
 }

@@ -15,30 +15,31 @@
 
 #include "cli.h"
 #include "log.h"
+#include "sealed_exe.h"
 #include "util.h"
 
 static const struct ferry_verb verbs[] = {
-	{ "spec", ferry_cmd_spec, "create a new specification file (config.json)" },
-	{ "create", ferry_cmd_create, "create a container" },
-	{ "start", ferry_cmd_start, "execute the user process in a created container" },
-	{ "run", ferry_cmd_run, "create and run a container" },
-	{ "state", ferry_cmd_state, "output the state of a container" },
-	{ "list", ferry_cmd_list, "list containers started by ferry with the given root" },
-	{ "kill", ferry_cmd_kill, "send a signal to the container's init process" },
-	{ "delete", ferry_cmd_delete, "delete any resources held by the container" },
-	{ "exec", ferry_cmd_exec, "execute a new process inside the container" },
-	{ "ps", ferry_cmd_ps, "show the processes running inside the container" },
-	{ "update", ferry_cmd_update, "update the resource limits of a container" },
-	{ "events", ferry_cmd_events, "display container events and resource usage statistics" },
-	{ "pause", ferry_cmd_pause, "suspend all processes inside the container" },
-	{ "resume", ferry_cmd_resume, "resume all processes suspended by pause" },
-	{ "features", ferry_cmd_features, "show the enabled features" },
-	{ "check", ferry_cmd_check, "check this host's kernel and CRIU features ferry uses" },
-	{ "generate", ferry_cmd_generate, "generate a config.json (oci-runtime-tool's flags)" },
-	{ "checkpoint", ferry_cmd_checkpoint, "checkpoint a running container (CRIU)" },
-	{ "restore", ferry_cmd_restore, "restore a container from a checkpoint (CRIU)" },
-	{ "migrate", ferry_cmd_migrate, "move a running container to another host (live migration)" },
-	{ "serve", ferry_cmd_serve, "receive migrating containers (the agent on every host)" },
+	{ "spec", ferry_cmd_spec, "create a new specification file (config.json)", false },
+	{ "create", ferry_cmd_create, "create a container", true },
+	{ "start", ferry_cmd_start, "execute the user process in a created container", false },
+	{ "run", ferry_cmd_run, "create and run a container", true },
+	{ "state", ferry_cmd_state, "output the state of a container", false },
+	{ "list", ferry_cmd_list, "list containers started by ferry with the given root", false },
+	{ "kill", ferry_cmd_kill, "send a signal to the container's init process", false },
+	{ "delete", ferry_cmd_delete, "delete any resources held by the container", false },
+	{ "exec", ferry_cmd_exec, "execute a new process inside the container", true },
+	{ "ps", ferry_cmd_ps, "show the processes running inside the container", false },
+	{ "update", ferry_cmd_update, "update the resource limits of a container", false },
+	{ "events", ferry_cmd_events, "display container events and resource usage statistics", false },
+	{ "pause", ferry_cmd_pause, "suspend all processes inside the container", false },
+	{ "resume", ferry_cmd_resume, "resume all processes suspended by pause", false },
+	{ "features", ferry_cmd_features, "show the enabled features", false },
+	{ "check", ferry_cmd_check, "check this host's kernel and CRIU features ferry uses", false },
+	{ "generate", ferry_cmd_generate, "generate a config.json (oci-runtime-tool's flags)", false },
+	{ "checkpoint", ferry_cmd_checkpoint, "checkpoint a running container (CRIU)", false },
+	{ "restore", ferry_cmd_restore, "restore a container from a checkpoint (CRIU)", false },
+	{ "migrate", ferry_cmd_migrate, "move a running container to another host (live migration)", false },
+	{ "serve", ferry_cmd_serve, "receive migrating containers (the agent on every host)", false },
 };
 
 static void
@@ -60,114 +61,6 @@ usage(FILE *f)
 		   "   --rootless VALUE     accepted for runc compatibility\n"
 		   "   -v, --version        print the version\n"
 		   "   -h, --help           this text\n");
-}
-
-static const struct option *
-find_long(const struct option *longopts, const char *name, size_t len)
-{
-	for (const struct option *o = longopts; o && o->name; o++)
-		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
-			return o;
-	return NULL;
-}
-
-/*
- * runc's option parser (urfave/cli) takes "-name" as well as "--name", and
- * its callers rely on it: go-runc, which containerd's shim uses, passes
- * "-no-subreaper" to restore.  getopt would read that as the short options
- * -n -o -..., so an argument that is exactly a long option's name after a
- * single dash (runc does not take abbreviations there either) is rewritten
- * to "--name" before parsing.  Only the options before the first operand
- * are looked at: what follows "exec ID" is the command's own.  The new
- * strings live until exit, as argv does.
- */
-static void
-accept_single_dash_long(int argc, char **argv, int first, const char *shortopts, const struct option *longopts)
-{
-	for (int i = first; i < argc; i++) {
-		const char *a = argv[i], *eq;
-		const struct option *o;
-		size_t len;
-
-		if (a[0] != '-' || a[1] == '\0' || strcmp(a, "--") == 0)
-			return;
-		if (a[1] == '-') {
-			o = find_long(longopts, a + 2, strcspn(a + 2, "="));
-			if (o && o->has_arg == required_argument && strchr(a, '=') == NULL)
-				i++;
-			continue;
-		}
-		eq = strchr(a + 1, '=');
-		len = eq ? (size_t) (eq - (a + 1)) : strlen(a + 1);
-		if (len > 1 && (o = find_long(longopts, a + 1, len)) != NULL) {
-			argv[i] = xasprintf("-%s", a);
-			if (o->has_arg == required_argument && eq == NULL)
-				i++;
-			continue;
-		}
-		/* a cluster of short options: the one taking a value ends it */
-		for (const char *c = a + 1; *c; c++) {
-			const char *spec = *c == ':' ? NULL : strchr(shortopts, *c);
-
-			if (spec && spec[1] == ':') {
-				if (c[1] == '\0')
-					i++;
-				break;
-			}
-		}
-	}
-}
-
-int
-ferry_cli_getopt(int argc, char **argv, const char *verb, const char *shortopts, const struct option *longopts,
-		 const char *usage_text, ferry_error_t *err)
-{
-	char optstring[128];
-	int c;
-
-	/* "+": options end at the first argument (exec ID CMD -x); ":": tell a
-	 * missing value apart from an unknown option.  A verb whose
-	 * shortopts start with '*' takes options after its arguments too
-	 * (`migrate ID --to HOST`). */
-	if (shortopts[0] == '*')
-		snprintf(optstring, sizeof(optstring), ":%s", shortopts + 1);
-	else
-		snprintf(optstring, sizeof(optstring), "+:%s", shortopts);
-	if (optind == 0) /* the verb's first call (main resets optind) */
-		accept_single_dash_long(argc, argv, 1, shortopts[0] == '*' ? shortopts + 1 : shortopts, longopts);
-	opterr = 0;
-	c = getopt_long(argc, argv, optstring, longopts, NULL);
-	if (c == 'h') {
-		printf("Usage: ferry %s %s\n", verb, usage_text);
-		exit(EXIT_SUCCESS);
-	}
-	if (c == '?' || c == ':') {
-		const char *bad = argv[optind - 1];
-
-		if (c == ':')
-			ferry_error_set(err, 0, "%s: option '%s' needs a value\nUsage: ferry %s %s", verb, bad, verb,
-					usage_text);
-		else
-			ferry_error_set(err, 0, "%s: unknown option '%s'\nUsage: ferry %s %s", verb, bad, verb,
-					usage_text);
-		return -2;
-	}
-	return c;
-}
-
-int
-ferry_cli_need_args(int argc, char **argv, int nmin, int nmax, const char *verb, const char *usage_text,
-		    ferry_error_t *err)
-{
-	int n = argc - optind;
-
-	(void) argv;
-	if (n < nmin)
-		return ferry_error_set(err, 0, "%s: missing argument\nUsage: ferry %s %s", verb, verb, usage_text);
-	if (nmax >= 0 && n > nmax)
-		return ferry_error_set(err, 0, "%s: too many arguments (\"%s\")\nUsage: ferry %s %s", verb,
-				       argv[optind + nmax], verb, usage_text);
-	return 0;
 }
 
 enum {
@@ -202,6 +95,7 @@ main(int argc, char **argv)
 	char self[PATH_MAX];
 	const char *log_format = "text";
 	const struct ferry_verb *verb = NULL;
+	char **orig_argv = argv;
 	ssize_t n;
 	int c, ret;
 
@@ -280,11 +174,16 @@ main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
-	/* The verb sees argv[0] = its name, like a program of its own. */
-	argc -= optind;
-	argv += optind;
-	optind = 0; /* full getopt re-initialisation */
-	ret = verb->fn(&ctx, argc, argv, &err);
+	/* Before anything happens: re-executing repeats all of the above. */
+	if (verb->enters_container && ferry_sealed_exe_reexec(orig_argv, &err) < 0) {
+		ret = ferry_error_prefix(&err, "%s", verb->name);
+	} else {
+		/* The verb sees argv[0] = its name, like a program of its own. */
+		argc -= optind;
+		argv += optind;
+		optind = 0; /* full getopt re-initialisation */
+		ret = verb->fn(&ctx, argc, argv, &err);
+	}
 	if (ret < 0) {
 		_cleanup_free_ char *msg = ferry_error_string(&err);
 

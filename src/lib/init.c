@@ -19,13 +19,19 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "hooks.h"
 #include "log.h"
+#include "process.h"
 #include "rootfs.h"
 #include "terminal.h"
 #include "util.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 int
 ferry_sync_send_text(int fd, enum ferry_sync_type type, const char *text, ferry_error_t *err)
@@ -243,6 +249,21 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	}
 	/* If the parent dies before handing over, do not linger. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Until it execs the container's program this process is ferry: a
+	 * process inside the container (same uid, and the same capabilities
+	 * once ours are dropped) could otherwise open our /proc/PID/exe, the
+	 * ferry binary, and write to it once it is no longer executed
+	 * (CVE-2019-5736), or reach the host's exec fifo and sync socket
+	 * through /proc/PID/fd, or ptrace us.  Not dumpable, /proc/PID of
+	 * this process is closed to all but the host's root; execve makes the
+	 * container's program dumpable again, as for any program. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		ferry_error_sys(&err, "make the %s not dumpable", cfg->is_exec ? "exec process" : "container init");
+		goto fail;
+	}
+	/* Still as ferry's own root (see ferry_process_apply_oom_score_adj). */
+	if (ferry_process_apply_oom_score_adj(p, &err) < 0)
+		goto fail;
 	/* Moving a task into a v1 cgroup waits for an RCU grace period
 	 * (several ms).  Unless we need the id maps or our cgroup right away
 	 * (user or cgroup namespace), build the rootfs while the parent does
@@ -370,6 +391,12 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	}
 	if (cfg->seccomp && nnp && ferry_seccomp_load(cfg->seccomp, &err) < 0)
 		goto fail_late;
+	/* Whatever was opened since the close above (startContainer hooks, a
+	 * library) without O_CLOEXEC still does not cross the execve.  Best
+	 * effort: before Linux 5.11 the close above is all there is. */
+#ifdef SYS_close_range
+	syscall(SYS_close_range, 3U + (unsigned int) cfg->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+#endif
 	execve(exe, p->args, p->env ? p->env : (char *[]){ NULL });
 	ferry_error_sys(&err, "exec %s", exe);
 fail_late:

@@ -261,6 +261,12 @@ apply_personality(const char *domain, ferry_error_t *err)
 }
 
 int
+ferry_process_apply_oom_score_adj(const struct ferry_process *p, ferry_error_t *err)
+{
+	return p->has_oom_score_adj ? apply_oom_score_adj(p->oom_score_adj, err) : 0;
+}
+
+int
 ferry_process_apply_limits(const struct ferry_process *p, const struct ferry_linux *lx, ferry_error_t *err)
 {
 	/* Limits first, while still privileged: raising a hard limit or the
@@ -269,8 +275,6 @@ ferry_process_apply_limits(const struct ferry_process *p, const struct ferry_lin
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		if (apply_rlimit(&p->rlimits[i], err) < 0)
 			return -1;
-	if (p->has_oom_score_adj && apply_oom_score_adj(p->oom_score_adj, err) < 0)
-		return -1;
 	if (p->has_io_priority && apply_io_priority(p->io_priority_class, p->io_priority, err) < 0)
 		return -1;
 	if (p->has_scheduler && apply_scheduler(p, err) < 0)

@@ -18,6 +18,10 @@
  * OCI name to it.  p->sched_policy is a SCHED_* number, p->sched_flags
  * SCHED_FLAG_* bits; SCHED_DEADLINE is refused until struct ferry_process
  * carries runtime/deadline/period. */
+/* .process.oomScoreAdj, on the calling process. Before joining a user
+ * namespace: the init is not dumpable, so its /proc/self/oom_score_adj
+ * belongs to the host's root, which a mapped root cannot write. */
+int ferry_process_apply_oom_score_adj(const struct ferry_process *p, ferry_error_t *err);
 int ferry_process_apply_limits(const struct ferry_process *p, const struct ferry_linux *lx, ferry_error_t *err);
 
 /* NoNewPrivileges, bounding set drop, additional gids, setresgid/setresuid

@@ -488,7 +488,7 @@ ferry_rootfs_prepare(const struct ferry_rootfs_opts *o, ferry_error_t *err)
 	_cleanup_close_ int rootfs_fd = -1;
 	/* Directories 0755, files 0644 and device nodes with exactly their
 	 * fileMode: nothing created here is subject to the caller's umask. */
-	__attribute__((cleanup(umask_restore))) mode_t old_umask = umask(0);
+	__attribute__((cleanup(umask_restore), unused)) mode_t old_umask = umask(0);
 	const ferry_spec_t *spec;
 	unsigned long prop = MS_SLAVE | MS_REC;
 

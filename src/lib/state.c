@@ -46,12 +46,18 @@ ferry_state_root_open(const ferry_ctx_t *ctx, bool create, int *out, ferry_error
 	return 0;
 }
 
+/* Only the create makes the lock file, in the directory it has just
+ * made. A delete removes the lock file before the directory: another
+ * command that got into the directory in between and made a new lock file
+ * would hold a lock of its own, not the delete's, and leave the delete a
+ * directory it cannot remove. Without the file, the container is gone. */
 static int
-lock_dir(struct ferry_container_dir *d, ferry_error_t *err)
+lock_dir(struct ferry_container_dir *d, bool create, ferry_error_t *err)
 {
 	struct stat st;
 
-	d->lock_fd = openat(d->dir_fd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	d->lock_fd = openat(d->dir_fd, LOCK_FILE, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT | O_EXCL : 0),
+			    0600);
 	if (d->lock_fd < 0) {
 		if (errno == ENOENT)
 			return ferry_error_set(err, ENOENT, "container \"%s\" does not exist", d->id);
@@ -102,7 +108,7 @@ ferry_container_dir_create(const ferry_ctx_t *ctx, const char *id, struct ferry_
 		goto fail;
 	}
 	d->dir_fd = openat(d->root_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (d->dir_fd < 0 || lock_dir(d, err) < 0) {
+	if (d->dir_fd < 0 || lock_dir(d, true, err) < 0) {
 		if (d->dir_fd < 0)
 			ferry_error_sys(err, "open state directory %s", d->path);
 		unlinkat(d->root_fd, id, AT_REMOVEDIR);
@@ -130,7 +136,7 @@ ferry_container_dir_open(const ferry_ctx_t *ctx, const char *id, struct ferry_co
 			ferry_error_sys(err, "open state directory %s", d->path);
 		goto fail;
 	}
-	if (lock_dir(d, err) < 0)
+	if (lock_dir(d, false, err) < 0)
 		goto fail;
 	return 0;
 fail:

@@ -4,10 +4,8 @@
  * stats-dump / stats-restore files come from an images directory, which in
  * a migration arrives from another host.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc/lib \
- *     tests/fuzz/fuzz_criu_stats.c src/lib/criu_stats.c src/lib/error.c src/lib/util.c \
- *     -o fuzz_criu_stats
- *   ./fuzz_criu_stats -max_total_time=30 tests/fuzz/corpus/criu_stats
+ *   tests/run-all fuzz   (builds build-fuzz with clang, runs every target)
+ *   build-fuzz/tests/fuzz/fuzz_criu_stats -max_total_time=30 tests/fuzz/corpus/criu_stats
  */
 #include <stddef.h>
 #include <stdint.h>

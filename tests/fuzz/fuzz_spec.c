@@ -4,9 +4,8 @@
  * come from whoever wrote the bundle, and the agent will parse configs
  * that arrive over the network inside checkpoint images.
  *
- *   clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Isrc/lib -Ibuild \
- *     tests/fuzz/fuzz_spec.c src/lib/{spec*,util,error,log}.c -ljansson -o fuzz_spec
- *   ./fuzz_spec -max_total_time=30 tests/fuzz/corpus/spec
+ *   tests/run-all fuzz   (builds build-fuzz with clang, runs every target)
+ *   build-fuzz/tests/fuzz/fuzz_spec -max_total_time=30 tests/fuzz/corpus/spec
  */
 #include <stddef.h>
 #include <stdint.h>

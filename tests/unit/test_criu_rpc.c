@@ -371,7 +371,6 @@ test_log_errors(void)
 	_cleanup_free_ char *lines = NULL;
 	_cleanup_free_ char *none = NULL;
 	_cleanup_free_ char *longline = NULL;
-	_cleanup_error_ ferry_error_t err = FERRY_ERROR_INIT;
 	char big[2000];
 	FILE *f;
 

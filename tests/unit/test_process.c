@@ -239,7 +239,7 @@ child_oom(int fd, void *arg)
 	ferry_error_t err = FERRY_ERROR_INIT;
 	_cleanup_free_ char *s = NULL;
 
-	if (ferry_process_apply_limits(&p, NULL, &err) < 0)
+	if (ferry_process_apply_oom_score_adj(&p, &err) < 0)
 		return report_error(fd, &err);
 	if (ferry_read_file("/proc/self/oom_score_adj", 64, &s, NULL, NULL) == 0)
 		report(fd, "adj %s", s);

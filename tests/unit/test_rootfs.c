@@ -58,7 +58,7 @@ die(const char *what)
 	exit(1);
 }
 
-static void
+__attribute__((format(printf, 1, 2))) static void
 xmkdir(const char *fmt, ...)
 {
 	char path[4096];
@@ -81,7 +81,7 @@ xwrite(const char *path, const char *data, mode_t mode)
 	close(fd);
 }
 
-static void
+__attribute__((format(printf, 2, 3))) static void
 xsymlink(const char *target, const char *fmt, ...)
 {
 	char path[4096];
