@@ -25,6 +25,10 @@ struct ferry_verb {
  * *err and returns -2. */
 int ferry_cli_getopt(int argc, char **argv, const char *verb, const char *shortopts, const struct option *longopts,
 		     const char *usage, ferry_error_t *err);
+/* Rewrites runc-style "-name" long options to "--name" in argv[first..]
+ * (up to the first operand), as urfave/cli accepts them. */
+void ferry_cli_accept_single_dash_long(int argc, char **argv, int first, const char *shortopts,
+				       const struct option *longopts);
 /* Checks that exactly nmin..nmax positional arguments remain. */
 int ferry_cli_need_args(int argc, char **argv, int nmin, int nmax, const char *verb, const char *usage,
 			ferry_error_t *err);

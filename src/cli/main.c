@@ -107,7 +107,7 @@ main(int argc, char **argv)
 	if (getenv("FERRY_CRIU") && *getenv("FERRY_CRIU"))
 		ctx.criu_path = getenv("FERRY_CRIU");
 
-	accept_single_dash_long(argc, argv, 1, "vh", global_opts);
+	ferry_cli_accept_single_dash_long(argc, argv, 1, "vh", global_opts);
 	opterr = 0;
 	/* "+": stop at the verb; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+vh", global_opts, NULL)) != -1) {

@@ -29,8 +29,8 @@ find_long(const struct option *longopts, const char *name, size_t len)
  * are looked at: what follows "exec ID" is the command's own.  The new
  * strings live until exit, as argv does.
  */
-static void
-accept_single_dash_long(int argc, char **argv, int first, const char *shortopts, const struct option *longopts)
+void
+ferry_cli_accept_single_dash_long(int argc, char **argv, int first, const char *shortopts, const struct option *longopts)
 {
 	for (int i = first; i < argc; i++) {
 		const char *a = argv[i], *eq;
@@ -82,7 +82,7 @@ ferry_cli_getopt(int argc, char **argv, const char *verb, const char *shortopts,
 	else
 		snprintf(optstring, sizeof(optstring), "+:%s", shortopts);
 	if (optind == 0) /* the verb's first call (main resets optind) */
-		accept_single_dash_long(argc, argv, 1, shortopts[0] == '*' ? shortopts + 1 : shortopts, longopts);
+		ferry_cli_accept_single_dash_long(argc, argv, 1, shortopts[0] == '*' ? shortopts + 1 : shortopts, longopts);
 	opterr = 0;
 	c = getopt_long(argc, argv, optstring, longopts, NULL);
 	if (c == 'h') {
