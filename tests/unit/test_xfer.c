@@ -225,7 +225,7 @@ test_attacks(void)
 		if (mkdir(outside, 0755) < 0)
 			die(outside);
 		fd_out = open(outside, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		v[1].link = xasprintf("%s", outside);
+		v[1].link = xstrdup(outside);
 		ok(ferry_xfer_prepare(fd_b, &m, false, &need, &n_need, &bytes, &err) < 0 || n_need == 1,
 		   "hand-made manifest with a -> outside: prepare fails or only asks for a/pwned");
 		ferry_error_clear(&err);
@@ -235,6 +235,7 @@ test_attacks(void)
 			close(fd);
 		ferry_error_clear(&err);
 		ok(!exists_at(fd_out, "pwned"), "nothing created outside the destination");
+		free(v[1].link);
 		v[1].link = xstrdup("..");
 		fd = ferry_xfer_recv_open(fd_b, &v[2], &err);
 		ok(fd < 0, "recv_open a/pwned with a -> .. refused");
