@@ -405,6 +405,28 @@ test_tree(void)
 		r = copy_needed(&m, need, n_need, &err);
 		ok(r == 0 && ferry_xfer_matches(fd_b, &m, &same, &err) == 0 && same, "matches again");
 	}
+	/* ignore: neither listed nor descended into */
+	{
+		static const char *const ign[] = { "usr/bin", "etc/abs", NULL };
+		_cleanup_manifest_ struct ferry_xfer_manifest mi = { 0 };
+		bool listed = false;
+
+		r = ferry_xfer_scan(fd_a, true, ign, &mi, NULL, &err);
+		for (size_t i = 0; r == 0 && i < mi.n; i++)
+			listed |= strncmp(mi.v[i].path, "usr/bin", 7) == 0 || strcmp(mi.v[i].path, "etc/abs") == 0;
+		ok(r == 0 && mi.n == 7 && !listed, "scan with ignore skips usr/bin (and below) and etc/abs (%zu)", mi.n);
+	}
+	/* a hand-built manifest whose top entry is not a directory */
+	{
+		struct ferry_xfer_entry v[1] = { { .path = (char *) "", .mode = S_IFREG | 0644 } };
+		struct ferry_xfer_manifest bad = { .v = v, .n = 1 };
+
+		free(need);
+		need = NULL;
+		r = ferry_xfer_prepare(fd_b, &bad, true, &need, &n_need, &bytes, &err);
+		ok(r < 0 && exists_at(fd_b, "etc/hostname"), "top entry as a file refused, B left alone");
+		ferry_error_clear(&err);
+	}
 	(void) text;
 	ferry_error_clear(&err);
 }
