@@ -405,6 +405,31 @@ test_tree(void)
 		r = copy_needed(&m, need, n_need, &err);
 		ok(r == 0 && ferry_xfer_matches(fd_b, &m, &same, &err) == 0 && same, "matches again");
 	}
+	/* a hard link planted in B to a file outside it is replaced, not written through */
+	{
+		_cleanup_free_ char *victim = xasprintf("%s/victim", top);
+		_cleanup_free_ char *linkp = xasprintf("%s/B/etc/hostname", top);
+		_cleanup_free_ char *content = NULL;
+		int tfd = open(victim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+		if (tfd < 0 || ferry_write_all(tfd, "precious", 8) < 0)
+			die(victim);
+		close(tfd);
+		if (unlink(linkp) < 0 || link(victim, linkp) < 0)
+			die("link");
+		put(fd_a, "etc/hostname", "web3\n", 3000000);
+		ferry_xfer_manifest_free(&m);
+		ferry_xfer_scan(fd_a, true, NULL, &m, NULL, &err);
+		free(need);
+		need = NULL;
+		r = ferry_xfer_prepare(fd_b, &m, false, &need, &n_need, &bytes, &err);
+		r = r == 0 ? copy_needed(&m, need, n_need, &err) : r;
+		ok(r == 0 && n_need == 1 && ferry_read_file(victim, 64, &content, NULL, &err) == 0 &&
+		   strcmp(content, "precious") == 0,
+		   "hard link to a file outside B: the outside file is untouched");
+		ok(ferry_xfer_matches(fd_b, &m, &same, &err) == 0 && same, "and B matches A");
+	}
+
 	/* ignore: neither listed nor descended into */
 	{
 		static const char *const ign[] = { "usr/bin", "etc/abs", NULL };
