@@ -159,12 +159,14 @@ test_attacks(void)
 		"{\"entries\":[" TOPDIR ",{\"p\":\"a\",\"m\":41471,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0,\"l\":\"..\"},"
 		REG("a/pwned") "]}",
 		"parent a is not a directory");
-	refused("device node", "{\"entries\":[" TOPDIR ",{\"p\":\"null\",\"m\":8630,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
+	refused("device node (S_IFCHR)",
+		"{\"entries\":[" TOPDIR ",{\"p\":\"null\",\"m\":8630,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
 		"not a regular file, directory or symlink");
 	refused("fifo", "{\"entries\":[" TOPDIR ",{\"p\":\"f\",\"m\":4516,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
 		"not a regular file, directory or symlink");
-	refused("mode bits beyond 07777",
-		"{\"entries\":[" TOPDIR ",{\"p\":\"f\",\"m\":99999999,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}", "refused");
+	refused("mode bits above the type (0300644)",
+		"{\"entries\":[" TOPDIR ",{\"p\":\"f\",\"m\":98724,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
+		"refused: mode 0300644");
 	refused("duplicate", "{\"entries\":[" TOPDIR "," REG("a") "," REG("a") "]}", "duplicate");
 	refused("duplicate top", "{\"entries\":[" TOPDIR "," TOPDIR "]}", "duplicate");
 	refused("child before parent", "{\"entries\":[" TOPDIR "," REG("d/f") "," DIR("d") "]}",
@@ -173,12 +175,14 @@ test_attacks(void)
 	refused("oversized size",
 		"{\"entries\":[" TOPDIR ",{\"p\":\"big\",\"m\":33188,\"u\":0,\"g\":0,\"s\":1099511627777,\"t\":0,\"n\":0}]}",
 		"out of range");
-	refused("negative size", "{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":-1,\"t\":0,\"n\":0}]}",
+	refused("negative size",
+		"{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":-1,\"t\":0,\"n\":0}]}",
 		"out of range");
 	refused("size as a string",
 		"{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":\"3\",\"t\":0,\"n\":0}]}",
 		"not an integer");
-	refused("unknown key", "{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0,\"z\":1}]}",
+	refused("unknown key",
+		"{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0,\"z\":1}]}",
 		"unknown key");
 	refused("NUL in a path",
 		"{\"entries\":[" TOPDIR ",{\"p\":\"a\\u0000b\",\"m\":33188,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
