@@ -217,10 +217,11 @@ static int
 nl_transact(int fd, struct nlmsghdr *h, ferry_error_t *err)
 {
 	_cleanup_free_ char *buf = xmalloc0(NL_BUFSIZE);
-	static unsigned int seq;
 
+	/* one request per socket (nl_open each time), so a fixed sequence
+	 * number identifies its ack */
 	h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	h->nlmsg_seq = ++seq;
+	h->nlmsg_seq = 1;
 	if (nl_send(fd, h, err) < 0)
 		return -EIO;
 	for (;;) {
@@ -316,6 +317,10 @@ addr_dump(int family, struct addr_rec **out, size_t *n_out, ferry_error_t *err)
 
 				return ferry_error_set(err, e->error ? -e->error : EPROTO, "netlink: address dump");
 			}
+			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+				/* addresses changed during the dump: the list
+				 * may be inconsistent, and acting on it wrong */
+				return ferry_error_set(err, EAGAIN, "netmove: addresses changed during the dump");
 			if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
 				continue;
 			ifa = NLMSG_DATA(h);
@@ -792,6 +797,13 @@ unlock_chain(const char *tool, const char *chain, const char *addr, ferry_error_
 	int st;
 
 	st = run_tool(list_argv, &out, err);
+	if (st < 0 && err->errno_ == ENOENT) {
+		/* no such tool here: CRIU, which runs the same name from
+		 * PATH, cannot have installed rules with it either */
+		pr_debug("%s not found: no rules to remove", tool);
+		ferry_error_clear(err);
+		return 0;
+	}
 	if (st < 0)
 		return -1;
 	if (st != 0)

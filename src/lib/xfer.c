@@ -215,6 +215,61 @@ remove_at(int parent, const char *name, const char *path, ferry_error_t *err)
 	return 0;
 }
 
+/* ---- directory listing ------------------------------------------------------ */
+
+/* The names in a directory, read completely before anything is changed or
+ * descended into: removing while readdir() runs may skip entries, and the
+ * directory stream need not stay open during recursion (one fd per level). */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+names_free(struct names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+#define _cleanup_names_ __attribute__((cleanup(names_free)))
+
+static int
+list_dir(int dfd, const char *path, struct names *l, ferry_error_t *err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ferry_error_sys(err, "%s: open", shown(path));
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return ferry_error_sys(err, "%s: opendir", shown(path));
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (l->n == l->cap) {
+			/* amortised growth: ferry_strv_append is quadratic */
+			l->cap = l->cap ? 2 * l->cap : 32;
+			l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+		}
+		l->v[l->n++] = xstrdup(de->d_name);
+	}
+	if (errno != 0)
+		return ferry_error_sys(err, "%s: readdir", shown(path));
+	return 0;
+}
+
 /* ---- scan ---------------------------------------------------------------- */
 
 struct scan {
@@ -288,42 +343,22 @@ scan_add(struct scan *s, int parent, const char *name, const char *path, const s
 static int
 scan_dir(struct scan *s, int dfd, const char *path, ferry_error_t *err)
 {
-	_cleanup_closedir_ DIR *d = NULL;
-	_cleanup_strv_ char **names = NULL;
-	struct dirent *de;
-	size_t n;
-	int fd;
+	_cleanup_names_ struct names names = { 0 };
 
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return ferry_error_sys(err, "%s: open", shown(path));
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return ferry_error_sys(err, "%s: opendir", shown(path));
-	}
-	/* Names first, sorted, so the manifest does not depend on the order
-	 * the filesystem returns them in. */
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		ferry_strv_append(&names, de->d_name);
-		errno = 0;
-	}
-	if (errno != 0)
-		return ferry_error_sys(err, "%s: readdir", shown(path));
-	n = ferry_strv_len(names);
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
+	if (list_dir(dfd, path, &names, err) < 0)
+		return -1;
+	/* sorted, so the manifest does not depend on the filesystem's order */
+	if (names.n > 1)
+		qsort(names.v, names.n, sizeof(*names.v), cmp_names);
 
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *child = path[0] ? xasprintf("%s/%s", path, names[i]) : xstrdup(names[i]);
+	for (size_t i = 0; i < names.n; i++) {
+		const char *name = names.v[i];
+		_cleanup_free_ char *child = path[0] ? xasprintf("%s/%s", path, name) : xstrdup(name);
 		struct stat st;
 
 		if (ignored(s, child))
 			continue;
-		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT)
 				continue; /* removed while we walked */
 			return ferry_error_sys(err, "%s: stat", child);
@@ -332,12 +367,12 @@ scan_dir(struct scan *s, int dfd, const char *path, ferry_error_t *err)
 			s->skipped++;
 			continue;
 		}
-		if (S_ISDIR(st.st_mode) && s->one_fs && st.st_dev != s->dev)
-			continue; /* a mount point: another filesystem */
-		if (scan_add(s, dfd, names[i], child, &st, err) < 0)
+		if (scan_add(s, dfd, name, child, &st, err) < 0)
 			return -1;
-		if (S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* A mount point is listed (the receiver needs the directory to
+		 * mount on) but, with one_fs, not descended into. */
+		if (S_ISDIR(st.st_mode) && !(s->one_fs && st.st_dev != s->dev)) {
+			_cleanup_close_ int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (cfd < 0)
 				return ferry_error_sys(err, "%s: open", child);
@@ -682,34 +717,17 @@ check_file(int parent, const char *name, const struct ferry_xfer_entry *e, bool 
 static int
 prune_dir(int dfd, const char *path, const struct pathset *set, ferry_error_t *err)
 {
-	_cleanup_closedir_ DIR *d = NULL;
-	_cleanup_strv_ char **extra = NULL;
-	struct dirent *de;
-	int fd;
+	_cleanup_names_ struct names names = { 0 };
 
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return ferry_error_sys(err, "%s: open", shown(path));
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return ferry_error_sys(err, "%s: opendir", shown(path));
-	}
-	while ((de = readdir(d)) != NULL) {
-		_cleanup_free_ char *child = NULL;
+	if (list_dir(dfd, path, &names, err) < 0)
+		return -1;
+	for (size_t i = 0; i < names.n; i++) {
+		_cleanup_free_ char *child = path[0] ? xasprintf("%s/%s", path, names.v[i]) : xstrdup(names.v[i]);
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (pathset_get(set, child) != SIZE_MAX)
 			continue;
-		child = path[0] ? xasprintf("%s/%s", path, de->d_name) : xstrdup(de->d_name);
-		if (pathset_get(set, child) == SIZE_MAX)
-			ferry_strv_append(&extra, de->d_name);
-	}
-	/* removing while readdir() runs may skip entries: remove afterwards */
-	for (size_t i = 0; extra && extra[i]; i++) {
-		_cleanup_free_ char *child = path[0] ? xasprintf("%s/%s", path, extra[i]) : xstrdup(extra[i]);
-
 		pr_debug("prune %s", child);
-		if (remove_at(dfd, extra[i], child, err) < 0)
+		if (remove_at(dfd, names.v[i], child, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -769,6 +787,10 @@ ferry_xfer_prepare(int dirfd, const struct ferry_xfer_manifest *want, bool prune
 		if (!type_ok(e->mode))
 			return ferry_error_set(err, 0, "%s: refused: not a regular file, directory or symlink",
 					       shown(e->path));
+		/* from_json guarantees this; a hand-built manifest must not
+		 * make us "replace" the destination itself by its contents */
+		if (e->path[0] == '\0' && !S_ISDIR(e->mode))
+			return ferry_error_set(err, 0, ".: refused: the top entry must be a directory");
 		parent = open_parent(dirfd, e->path, &last, err);
 		if (parent < 0)
 			return -1;

@@ -9,8 +9,17 @@
  * The namespace part needs CAP_SYS_ADMIN; it is skipped (TAP "# SKIP")
  * only when unshare() itself fails.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if_arp.h>
+#include <netinet/icmp6.h>
+#include <netinet/if_ether.h>
+#include <netinet/ip6.h>
+#include <netpacket/packet.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +123,83 @@ P(const char *s)
 	return a;
 }
 
+/* A packet socket on dev (the other end of the veth) for one ethertype. */
+static int
+sniff(const char *dev, int proto)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons((uint16_t) proto) };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons((uint16_t) proto));
+
+	sll.sll_ifindex = (int) if_nametoindex(dev);
+	if (fd >= 0 && bind(fd, (struct sockaddr *) &sll, sizeof(sll)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Reads frames until pred accepts one or 1 s passes. */
+static bool
+wait_frame(int fd, bool (*pred)(const unsigned char *f, size_t n, const void *arg), const void *arg)
+{
+	unsigned char f[2048];
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 1000) <= 0)
+			return false;
+		n = recv(fd, f, sizeof(f), 0);
+		if (n > 0 && pred(f, (size_t) n, arg))
+			return true;
+	}
+}
+
+static void
+mac_of(const char *dev, unsigned char mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		memset(mac, 0, 6);
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (fd >= 0)
+		close(fd);
+}
+
+static unsigned char fm0_mac[6];
+
+/* Broadcast ARP request from fm0's MAC with sender IP = target IP = arg. */
+static bool
+is_garp(const unsigned char *f, size_t n, const void *arg)
+{
+	const struct ether_arp *a = (const void *) (f + 14);
+
+	if (n < 14 + sizeof(*a) || memcmp(f, "\xff\xff\xff\xff\xff\xff", 6) != 0 || memcmp(f + 6, fm0_mac, 6) != 0)
+		return false;
+	return ntohs(a->ea_hdr.ar_op) == ARPOP_REQUEST && memcmp(a->arp_sha, fm0_mac, 6) == 0 &&
+	       memcmp(a->arp_spa, arg, 4) == 0 && memcmp(a->arp_tpa, arg, 4) == 0;
+}
+
+/* ICMPv6 NA to ff02::1, hop limit 255, override flag, target arg, fm0's MAC. */
+static bool
+is_na(const unsigned char *f, size_t n, const void *arg)
+{
+	const struct ip6_hdr *ip = (const void *) (f + 14);
+	const struct nd_neighbor_advert *na = (const void *) (ip + 1);
+	const unsigned char *opt = (const unsigned char *) (na + 1);
+
+	if (n < 14 + sizeof(*ip) + sizeof(*na) + 8 || ip->ip6_nxt != IPPROTO_ICMPV6)
+		return false;
+	return na->nd_na_type == ND_NEIGHBOR_ADVERT && ip->ip6_hlim == 255 &&
+	       (na->nd_na_flags_reserved & ND_NA_FLAG_OVERRIDE) && memcmp(&na->nd_na_target, arg, 16) == 0 &&
+	       memcmp(&ip->ip6_src, arg, 16) == 0 && opt[0] == ND_OPT_TARGET_LINKADDR && memcmp(opt + 2, fm0_mac, 6) == 0;
+}
+
 /* Runs in the child, inside its own network namespace. */
 static void
 test_in_netns(void)
@@ -158,10 +244,19 @@ test_in_netns(void)
 		show(&err);
 	}
 
-	r = ferry_net_announce(&a4, 2, &err);
-	ok(r == 0, "gratuitous ARP for 10.99.0.1 (2 requests)");
-	if (r < 0)
-		show(&err);
+	mac_of("fm0", fm0_mac);
+	{
+		int sfd = sniff("fm1", ETH_P_ARP);
+
+		r = ferry_net_announce(&a4, 2, &err);
+		ok(r == 0, "gratuitous ARP for 10.99.0.1 (2 requests)");
+		if (r < 0)
+			show(&err);
+		ok(sfd >= 0 && wait_frame(sfd, is_garp, a4.addr) && wait_frame(sfd, is_garp, a4.addr),
+		   "fm1 sees 2 broadcast ARP announcements of 10.99.0.1 from fm0's MAC");
+		if (sfd >= 0)
+			close(sfd);
+	}
 	r = ferry_net_announce(&c4, 1, &err);
 	ok(r < 0 && err.msg && strstr(err.msg, "10.98.0.1"), "announce of an absent address fails naming it");
 	ferry_error_clear(&err);
@@ -170,10 +265,17 @@ test_in_netns(void)
 	ok(r == 0 && added && ferry_net_addr_present(&a6, &err) == 1, "add fd00:99::1/64@fm0");
 	if (r < 0)
 		show(&err);
-	r = ferry_net_announce(&a6, 2, &err);
-	ok(r == 0, "unsolicited NA for fd00:99::1");
-	if (r < 0)
-		show(&err);
+	{
+		int sfd = sniff("fm1", ETH_P_IPV6);
+
+		r = ferry_net_announce(&a6, 2, &err);
+		ok(r == 0, "unsolicited NA for fd00:99::1");
+		if (r < 0)
+			show(&err);
+		ok(sfd >= 0 && wait_frame(sfd, is_na, a6.addr), "fm1 sees the NA (override flag, hop limit 255, fm0's MAC)");
+		if (sfd >= 0)
+			close(sfd);
+	}
 
 	r = ferry_net_addr_del(&a4, &removed, &err);
 	ok(r == 0 && removed && ferry_net_addr_present(&a4, &err) == 0, "del 10.99.0.1: removed, absent");

@@ -159,12 +159,14 @@ test_attacks(void)
 		"{\"entries\":[" TOPDIR ",{\"p\":\"a\",\"m\":41471,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0,\"l\":\"..\"},"
 		REG("a/pwned") "]}",
 		"parent a is not a directory");
-	refused("device node", "{\"entries\":[" TOPDIR ",{\"p\":\"null\",\"m\":8630,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
+	refused("device node (S_IFCHR)",
+		"{\"entries\":[" TOPDIR ",{\"p\":\"null\",\"m\":8630,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
 		"not a regular file, directory or symlink");
 	refused("fifo", "{\"entries\":[" TOPDIR ",{\"p\":\"f\",\"m\":4516,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
 		"not a regular file, directory or symlink");
-	refused("mode bits beyond 07777",
-		"{\"entries\":[" TOPDIR ",{\"p\":\"f\",\"m\":99999999,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}", "refused");
+	refused("mode bits above the type (0300644)",
+		"{\"entries\":[" TOPDIR ",{\"p\":\"f\",\"m\":98724,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
+		"refused: mode 0300644");
 	refused("duplicate", "{\"entries\":[" TOPDIR "," REG("a") "," REG("a") "]}", "duplicate");
 	refused("duplicate top", "{\"entries\":[" TOPDIR "," TOPDIR "]}", "duplicate");
 	refused("child before parent", "{\"entries\":[" TOPDIR "," REG("d/f") "," DIR("d") "]}",
@@ -173,12 +175,14 @@ test_attacks(void)
 	refused("oversized size",
 		"{\"entries\":[" TOPDIR ",{\"p\":\"big\",\"m\":33188,\"u\":0,\"g\":0,\"s\":1099511627777,\"t\":0,\"n\":0}]}",
 		"out of range");
-	refused("negative size", "{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":-1,\"t\":0,\"n\":0}]}",
+	refused("negative size",
+		"{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":-1,\"t\":0,\"n\":0}]}",
 		"out of range");
 	refused("size as a string",
 		"{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":\"3\",\"t\":0,\"n\":0}]}",
 		"not an integer");
-	refused("unknown key", "{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0,\"z\":1}]}",
+	refused("unknown key",
+		"{\"entries\":[" TOPDIR ",{\"p\":\"x\",\"m\":33188,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0,\"z\":1}]}",
 		"unknown key");
 	refused("NUL in a path",
 		"{\"entries\":[" TOPDIR ",{\"p\":\"a\\u0000b\",\"m\":33188,\"u\":0,\"g\":0,\"s\":0,\"t\":0,\"n\":0}]}",
@@ -225,7 +229,7 @@ test_attacks(void)
 		if (mkdir(outside, 0755) < 0)
 			die(outside);
 		fd_out = open(outside, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		v[1].link = xasprintf("%s", outside);
+		v[1].link = xstrdup(outside);
 		ok(ferry_xfer_prepare(fd_b, &m, false, &need, &n_need, &bytes, &err) < 0 || n_need == 1,
 		   "hand-made manifest with a -> outside: prepare fails or only asks for a/pwned");
 		ferry_error_clear(&err);
@@ -235,6 +239,7 @@ test_attacks(void)
 			close(fd);
 		ferry_error_clear(&err);
 		ok(!exists_at(fd_out, "pwned"), "nothing created outside the destination");
+		free(v[1].link);
 		v[1].link = xstrdup("..");
 		fd = ferry_xfer_recv_open(fd_b, &v[2], &err);
 		ok(fd < 0, "recv_open a/pwned with a -> .. refused");
@@ -403,6 +408,53 @@ test_tree(void)
 		ok(r == 0 && n_need == 1 && strcmp(m.v[need[0]].path, "zz") == 0, "wrong types replaced, zz needed");
 		r = copy_needed(&m, need, n_need, &err);
 		ok(r == 0 && ferry_xfer_matches(fd_b, &m, &same, &err) == 0 && same, "matches again");
+	}
+	/* a hard link planted in B to a file outside it is replaced, not written through */
+	{
+		_cleanup_free_ char *victim = xasprintf("%s/victim", top);
+		_cleanup_free_ char *linkp = xasprintf("%s/B/etc/hostname", top);
+		_cleanup_free_ char *content = NULL;
+		int tfd = open(victim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+		if (tfd < 0 || ferry_write_all(tfd, "precious", 8) < 0)
+			die(victim);
+		close(tfd);
+		if (unlink(linkp) < 0 || link(victim, linkp) < 0)
+			die("link");
+		put(fd_a, "etc/hostname", "web3\n", 3000000);
+		ferry_xfer_manifest_free(&m);
+		ferry_xfer_scan(fd_a, true, NULL, &m, NULL, &err);
+		free(need);
+		need = NULL;
+		r = ferry_xfer_prepare(fd_b, &m, false, &need, &n_need, &bytes, &err);
+		r = r == 0 ? copy_needed(&m, need, n_need, &err) : r;
+		ok(r == 0 && n_need == 1 && ferry_read_file(victim, 64, &content, NULL, &err) == 0 &&
+		   strcmp(content, "precious") == 0,
+		   "hard link to a file outside B: the outside file is untouched");
+		ok(ferry_xfer_matches(fd_b, &m, &same, &err) == 0 && same, "and B matches A");
+	}
+
+	/* ignore: neither listed nor descended into */
+	{
+		static const char *const ign[] = { "usr/bin", "etc/abs", NULL };
+		_cleanup_manifest_ struct ferry_xfer_manifest mi = { 0 };
+		bool listed = false;
+
+		r = ferry_xfer_scan(fd_a, true, ign, &mi, NULL, &err);
+		for (size_t i = 0; r == 0 && i < mi.n; i++)
+			listed |= strncmp(mi.v[i].path, "usr/bin", 7) == 0 || strcmp(mi.v[i].path, "etc/abs") == 0;
+		ok(r == 0 && mi.n == 7 && !listed, "scan with ignore skips usr/bin (and below) and etc/abs (%zu)", mi.n);
+	}
+	/* a hand-built manifest whose top entry is not a directory */
+	{
+		struct ferry_xfer_entry v[1] = { { .path = (char *) "", .mode = S_IFREG | 0644 } };
+		struct ferry_xfer_manifest bad = { .v = v, .n = 1 };
+
+		free(need);
+		need = NULL;
+		r = ferry_xfer_prepare(fd_b, &bad, true, &need, &n_need, &bytes, &err);
+		ok(r < 0 && exists_at(fd_b, "etc/hostname"), "top entry as a file refused, B left alone");
+		ferry_error_clear(&err);
 	}
 	(void) text;
 	ferry_error_clear(&err);
