@@ -33,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -345,11 +347,16 @@ rollback(struct sess *s, const char *why)
 		ferry_error_clear(&e);
 		s->relay = NULL;
 	}
-	if (s->restored) {
-		if (ferry_container_delete(s->ctx, s->id, true, &e) < 0) {
+	if (s->restored || (s->dir && s->id)) {
+		_cleanup_close_ int dfd = s->dir ? open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		/* Also a restore that failed half-way may have left state. */
+		if ((s->restored || (dfd >= 0 && faccessat(dfd, "uncommitted", F_OK, 0) == 0)) &&
+		    ferry_container_delete(s->ctx, s->id, true, &e) < 0) {
 			pr_warn("rollback: %s", e.msg);
 			ferry_error_clear(&e);
 		}
+		if (dfd >= 0)
+			unlinkat(dfd, "uncommitted", 0);
 		s->restored = false;
 	}
 	for (size_t i = 0; i < s->n_ips; i++) {
@@ -686,6 +693,85 @@ do_dump(struct sess *s, const json_t *msg, ferry_error_t *err)
 	return reply(s, FERRY_MSG_DUMP_READY, NULL, err);
 }
 
+/* "uncommitted": the container id, then each service IP added, a line each. */
+static int
+write_uncommitted(struct sess *s, ferry_error_t *err)
+{
+	_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (dfd < 0 || f == NULL) {
+		if (f)
+			fclose(f);
+		return ferry_error_sys(err, "%s", s->dir);
+	}
+	fprintf(f, "%s\n", s->id);
+	for (size_t i = 0; i < s->n_ips; i++) {
+		char a[128];
+		if (s->ip_added[i])
+			fprintf(f, "%s\n", ferry_ipaddr_format(&s->ips[i], a, sizeof(a)));
+	}
+	fclose(f);
+	return ferry_write_file_atomic_at(dfd, "uncommitted", buf, len, 0600, err);
+}
+
+/*
+ * At start: sessions of an agent that died.  Their page images are memory
+ * (tmpfs) and go; a container one of them restored but never committed is
+ * killed and its IPs dropped: its source kept (or took back) the container.
+ */
+static void
+serve_recover(const ferry_ctx_t *ctx, int rfd)
+{
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	int dup_fd = dup(rfd);
+
+	if (dup_fd < 0 || (dir = fdopendir(dup_fd)) == NULL) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		_cleanup_close_ int sfd = -1;
+		_cleanup_free_ char *text = NULL;
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		size_t len = 0;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) != 2 * FERRY_WIRE_TOKEN_LEN)
+			continue;
+		sfd = openat(rfd, de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0)
+			continue;
+		if (ferry_read_file_at(sfd, "uncommitted", 64 << 10, &text, &len, &e) == 0) {
+			char *save = NULL, *id = strtok_r(text, "\n", &save);
+			if (id && ferry_id_valid(id)) {
+				pr_warn("recovering: session %s restored \"%s\" and never committed: removing it",
+					de->d_name, id);
+				if (ferry_container_delete(ctx, id, true, &e) < 0) {
+					pr_warn("recovering %s: %s", id, e.msg);
+					ferry_error_clear(&e);
+				}
+			}
+			for (char *l = strtok_r(NULL, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+				struct ferry_ipaddr a;
+				if (ferry_ipaddr_parse(l, &a, &e) == 0)
+					ferry_net_addr_del(&a, NULL, &e);
+				ferry_error_clear(&e);
+			}
+			unlinkat(sfd, "uncommitted", 0);
+		}
+		ferry_error_clear(&e);
+		ferry_rm_rf_at(sfd, "images", &e);
+		ferry_error_clear(&e);
+		unlinkat(sfd, "pages.sock", 0);
+		if (faccessat(sfd, "work", F_OK, 0) < 0)
+			ferry_rm_rf_at(rfd, de->d_name, &e);
+	}
+}
+
 static void
 tune_restore(struct ferry_criu_opts *c, void *data)
 {
@@ -717,9 +803,6 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 		return ferry_error_prefix(err, "receiving memory");
 	if (s->mode == FERRY_MIGRATE_LAZY && spawn_criu_pages(s, err) < 0)
 		return -1;
-	if (s->mode == FERRY_MIGRATE_SHARED) {
-		/* The bundle is the source's: only our own work goes here. */
-	}
 	/* The restored sockets bind to these: here before the restore, not
 	 * announced before COMMIT. */
 	json_array_foreach (ips, i, v) {
@@ -731,6 +814,10 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 	}
 	if (ferry_fault("dst-restore"))
 		return ferry_error_set(err, EIO, "fault injected at dst-restore");
+	/* If this process dies from here to COMMIT, the next agent to start
+	 * finds this mark and undoes what the session made (serve_recover). */
+	if (write_uncommitted(s, err) < 0)
+		return -1;
 	if (s->o->cgroup_parent)
 		cg = xasprintf("%s/%s", s->o->cgroup_parent, s->id);
 	t = now_s();
@@ -748,6 +835,8 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 		return -1;
 	s->restored = true;
 	s->t_restored = now_s();
+	if (ferry_fault("dst-restored-exit"))
+		_exit(99); /* an agent dying at the worst moment (tests) */
 	return reply(s, FERRY_MSG_RESTORED,
 		     json_pack("{s:I}", "restore_ms", (json_int_t) ((s->t_restored - t) * 1000.0)), err);
 }
@@ -768,6 +857,11 @@ do_commit(struct sess *s, const json_t *msg, ferry_error_t *err)
 	if (ferry_fault("dst-commit"))
 		return ferry_error_set(err, EIO, "fault injected at dst-commit");
 	s->committed = true;
+	{
+		_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0)
+			unlinkat(dfd, "uncommitted", 0);
+	}
 	if (reply(s, FERRY_MSG_COMMITTED, json_pack("{s:I}", "ip_ms", (json_int_t) ((now_s() - t) * 1000.0)), err) < 0)
 		return -1;
 	/* One announcement went out before the answer; repeat it for
@@ -1113,6 +1207,7 @@ ferry_serve(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_erro
 {
 	_cleanup_tls_creds_ ferry_tls_creds_t *creds = NULL;
 	_cleanup_close_ int lfd = -1;
+	_cleanup_close_ int rfd = -1;
 	struct sigaction sa = { .sa_handler = on_stop };
 	int max = o->max_sessions > 0 ? o->max_sessions : 4;
 	int running = 0, sessions_done = 0;
@@ -1121,6 +1216,14 @@ ferry_serve(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_erro
 		return ferry_error_prefix(err, "serve");
 	if (ferry_mkdir_p(o->work_root ? o->work_root : DEFAULT_WORK_ROOT, 0700, err) < 0)
 		return ferry_error_prefix(err, "serve");
+	/* One agent per work root: sessions are found there by token. */
+	rfd = open(o->work_root ? o->work_root : DEFAULT_WORK_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return ferry_error_sys(err, "serve: %s", o->work_root ? o->work_root : DEFAULT_WORK_ROOT);
+	if (flock(rfd, LOCK_EX | LOCK_NB) < 0)
+		return ferry_error_set(err, EBUSY, "serve: another ferry serve uses %s",
+				       o->work_root ? o->work_root : DEFAULT_WORK_ROOT);
+	serve_recover(ctx, rfd);
 	lfd = listen_on(o->listen, err);
 	if (lfd < 0)
 		return ferry_error_prefix(err, "serve");

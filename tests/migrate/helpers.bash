@@ -21,9 +21,12 @@ fy() { local h=$1; shift; on "$h" "$FERRY" "$@"; }
 serve_start() {
 	local h=$1
 	shift
+	# emptied here, not by the background job's redirection: that may
+	# happen after the wait below has read the previous agent's lines
+	: >"$WORK/serve-$h.log"
 	on "$h" "$FERRY" serve --listen "$(addr_of "$h"):$PORT" --ca "$CERTS/ca.pem" --cert "$CERTS/$h.pem" \
 		--key "$CERTS/$h-key.pem" --bundle-root "/run/ferry-bundles" --cgroup-parent "/ferry-tb-$h" \
-		--timeout 5000 "$@" >"$WORK/serve-$h.log" 2>&1 &
+		--timeout 5000 "$@" >>"$WORK/serve-$h.log" 2>&1 &
 	echo $! >"$WORK/serve-$h.pid"
 	local i
 	for ((i = 0; i < 100; i++)); do

@@ -274,3 +274,28 @@ run_on_a() {
 	on b ip addr del "$SIP/24" dev eth0
 	assert_clean
 }
+
+@test "an agent killed between restore and commit: the next agent removes what it restored" {
+	run_on_a rc
+	# the session dies right after the restore (before RESTORED goes out)
+	serve_stop b
+	on b env FERRY_FAULT=dst-restored-exit "$FERRY" serve --listen 10.77.0.12:$PORT --ca "$CERTS/ca.pem" \
+		--cert "$CERTS/b.pem" --key "$CERTS/b-key.pem" --bundle-root /run/ferry-bundles --cgroup-parent /ferry-tb-b \
+		--timeout 5000 >>"$WORK/serve-b.log" 2>&1 &
+	echo $! >"$WORK/serve-b.pid"
+	sleep 0.3
+	run mig a b rc --mode stop-copy
+	echo "$output"
+	[ "$status" -ne 0 ]
+	assert_only_on a rc 2>/dev/null || [[ $(status_on b rc) == running ]]
+	# b still has the half-migrated container until an agent starts there
+	serve_stop b
+	serve_start b
+	grep -q "never committed" "$WORK/serve-b.log"
+	assert_only_on a rc
+	assert_ip_on a
+	[ "$(answer)" = a ]
+	fy a delete -f rc
+	on a ip addr del "$SIP/24" dev eth0
+	assert_clean
+}
