@@ -3,12 +3,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "util.h"
 
 enum {
 	OPT_IMAGE_PATH = 1000,
@@ -103,7 +106,15 @@ ferry_cmd_checkpoint(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err
 				return -1;
 			break;
 		case OPT_EMPTY_NS: return unsupported("checkpoint", "empty-ns", err);
-		case OPT_STATUS_FD: return unsupported("checkpoint", "status-fd", err);
+		case OPT_STATUS_FD: {
+			int64_t fd;
+			if (ferry_parse_i64(optarg, &fd) < 0 || fd < 0 || fd > INT_MAX)
+				return ferry_error_set(err, EINVAL, "checkpoint: --status-fd \"%s\" is not a descriptor",
+						       optarg);
+			o.has_status_fd = true;
+			o.status_fd = (int) fd;
+			break;
+		}
 		default: return -1;
 		}
 	}
@@ -176,7 +187,7 @@ ferry_cmd_restore(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 			break;
 		case OPT_CONSOLE_SOCKET: return unsupported("restore", "console-socket", err);
 		case OPT_EMPTY_NS: return unsupported("restore", "empty-ns", err);
-		case OPT_LAZY_PAGES: return unsupported("restore", "lazy-pages", err);
+		case OPT_LAZY_PAGES: o.lazy_pages = true; break;
 		case OPT_NO_SUBREAPER: return unsupported("restore", "no-subreaper", err);
 		case OPT_LSM_PROFILE: return unsupported("restore", "lsm-profile", err);
 		case OPT_LSM_MOUNT_CONTEXT: return unsupported("restore", "lsm-mount-context", err);

@@ -230,6 +230,53 @@ cgroup_mount_points(pid_t pid, size_t *n)
 	return out;
 }
 
+int
+ferry_page_server_parse(const char *s, char **addr, int *port, ferry_error_t *err)
+{
+	const char *colon = NULL, *a = s;
+	size_t alen;
+	int64_t p;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end && end[1] == ':') {
+			a = s + 1;
+			alen = (size_t) (end - a);
+			colon = end + 1;
+		}
+	} else if ((colon = strrchr(s, ':')) != NULL) {
+		alen = (size_t) (colon - s);
+	}
+	if (colon == NULL || alen == 0 || ferry_parse_i64(colon + 1, &p) < 0 || p <= 0 || p > 65535)
+		return ferry_error_set(err, EINVAL, "--page-server \"%s\": expected ADDRESS:PORT", s);
+	*addr = strndup(a, alen);
+	if (*addr == NULL)
+		return ferry_error_set(err, ENOMEM, "out of memory");
+	*port = (int) p;
+	return 0;
+}
+
+/*
+ * What the host must offer before a lazy dump freezes anything.  CRIU
+ * keeps the dumped pages in pipes until the restore side asks for them,
+ * and with the default fs.pipe-max-size (1 MiB) it cannot size those
+ * pipes and fails half-way ("Unable to splice"): raise it when we may.
+ */
+static int
+check_lazy_host(ferry_error_t *err)
+{
+	if (!ferry_host_has_userfaultfd())
+		return ferry_error_set(err, ENOTSUP,
+				       "--lazy-pages: userfaultfd is not available on this host "
+				       "(CONFIG_USERFAULTFD, or vm.unprivileged_userfaultfd / /dev/userfaultfd access)");
+	if (ferry_host_raise_pipe_max_size() < 0)
+		return ferry_error_set(err, ENOTSUP,
+				       "--lazy-pages: fs.pipe-max-size is %ld, CRIU needs at least %ld; "
+				       "run: sysctl -w fs.pipe-max-size=%ld",
+				       ferry_host_pipe_max_size(), FERRY_LAZY_PIPE_MIN, FERRY_LAZY_PIPE_MIN);
+	return 0;
+}
+
 static int
 check_request(const struct ferry_checkpoint_opts *o, ferry_error_t *err)
 {
@@ -241,10 +288,20 @@ check_request(const struct ferry_checkpoint_opts *o, ferry_error_t *err)
 		return ferry_error_set(err, ENOTSUP, "--pre-dump is not supported yet");
 	if (o->parent_path)
 		return ferry_error_set(err, ENOTSUP, "--parent-path is not supported yet");
-	if (o->lazy_pages)
-		return ferry_error_set(err, ENOTSUP, "--lazy-pages is not supported yet");
-	if (o->page_server)
-		return ferry_error_set(err, ENOTSUP, "--page-server is not supported yet");
+	if (o->lazy_pages && o->page_server == NULL)
+		return ferry_error_set(err, EINVAL,
+				       "--lazy-pages needs --page-server ADDRESS:PORT (where the dump serves the memory)");
+	if (o->has_status_fd && !o->lazy_pages)
+		return ferry_error_set(err, EINVAL, "--status-fd only applies to --lazy-pages");
+	if (o->has_status_fd) {
+		int fl = fcntl(o->status_fd, F_GETFL);
+		if (fl < 0)
+			return ferry_error_sys(err, "--status-fd %d", o->status_fd);
+		if ((fl & O_ACCMODE) == O_RDONLY)
+			return ferry_error_set(err, EBADF, "--status-fd %d is not open for writing", o->status_fd);
+	}
+	if (o->lazy_pages && check_lazy_host(err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -258,6 +315,7 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	_cleanup_cgroup_ ferry_cgroup_t *cg = NULL;
 	_cleanup_free_ char *criu = NULL;
 	_cleanup_free_ char *freezer = NULL;
+	_cleanup_free_ char *ps_addr = NULL;
 	_cleanup_free_ struct ferry_criu_kv *ext = NULL;
 	_cleanup_strv_ char **cg_mounts = NULL;
 	_cleanup_strv_ char **ext_files = NULL;
@@ -273,6 +331,8 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	int ret = -1;
 
 	if (check_request(o, err) < 0)
+		return ferry_error_prefix(err, "checkpoint %s", o->id);
+	if (o->page_server && ferry_page_server_parse(o->page_server, &ps_addr, &copts.ps_port, err) < 0)
 		return ferry_error_prefix(err, "checkpoint %s", o->id);
 	if (ferry_container_dir_open(ctx, o->id, &d, err) < 0)
 		return ferry_error_prefix(err, "checkpoint");
@@ -351,6 +411,14 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	copts.file_locks = o->file_locks;
 	copts.link_remap = o->link_remap;
 	copts.auto_dedup = o->auto_dedup;
+	/* With a page server but no lazy pages, CRIU sends the pages to a
+	 * `criu page-server` there; with lazy pages it listens there itself
+	 * and serves them, and writes '\0' to status_fd once it does (CRIU
+	 * reopens the fd through /proc/<ferry>/fd, see criu_rpc.h). */
+	copts.ps_address = ps_addr;
+	copts.lazy_pages = o->lazy_pages;
+	if (o->has_status_fd)
+		copts.status_fd = o->status_fd;
 	/* A paused container stays paused: CRIU thaws only what it froze. */
 	if (ferry_criu_rpc(FERRY_CRIU_DUMP, &copts, &res, err) < 0)
 		goto out;

@@ -26,6 +26,7 @@
 #include "container_internal.h"
 #include "criu.h"
 #include "criu_stats.h"
+#include "hostcheck.h"
 #include "log.h"
 #include "util.h"
 
@@ -272,6 +273,12 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	}
 	if (read_descriptors(images_fd, desc, err) < 0)
 		goto fail;
+	if (o->lazy_pages && !ferry_host_has_userfaultfd()) {
+		ferry_error_set(err, ENOTSUP,
+				"--lazy-pages: userfaultfd is not available on this host "
+				"(CONFIG_USERFAULTFD, or vm.unprivileged_userfaultfd / /dev/userfaultfd access)");
+		goto fail;
+	}
 	if (ferry_criu_require(ctx, &criu, &v, err) < 0)
 		goto fail;
 	if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
@@ -388,6 +395,10 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	copts.shell_job = o->shell_job;
 	copts.file_locks = o->file_locks;
 	copts.auto_dedup = o->auto_dedup;
+	/* Memory comes from a `criu lazy-pages` daemon, found through its
+	 * socket in the work directory; page faults are served over
+	 * userfaultfd after the tree runs. */
+	copts.lazy_pages = o->lazy_pages;
 	/* The restored init must come back to us when the helper exits. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");

@@ -133,7 +133,7 @@ counter_above() {
 	assert_no_leftovers "$ID"
 }
 
-@test "pre-dump, lazy pages and page server are refused clearly" {
+@test "pre-dump without soft-dirty, lazy pages without a page server are refused clearly" {
 	counter_bundle
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
 	run ferry checkpoint --pre-dump --image-path "$IMG/cp" "$ID"
@@ -141,11 +141,65 @@ counter_above() {
 	[[ "$output" == *"pre-dump"* ]]
 	run ferry checkpoint --lazy-pages --image-path "$IMG/cp" "$ID"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"not supported yet"* ]]
-	run ferry checkpoint --page-server 127.0.0.1:1 --image-path "$IMG/cp" "$ID"
-	[[ "$output" == *"not supported yet"* ]]
+	[[ "$output" == *"--lazy-pages needs --page-server"* ]]
+	run ferry checkpoint --status-fd 1 --image-path "$IMG/cp" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--status-fd only applies to --lazy-pages"* ]]
+	run ferry checkpoint --lazy-pages --page-server 127.0.0.1 --image-path "$IMG/cp" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"expected ADDRESS:PORT"* ]]
 	is_status "$ID" running
 	ferry delete -f "$ID"
+}
+
+# A shell whose heap holds 8 MiB of a known pattern and re-hashes it every
+# second, a counter in a tmpfs file, and 4 MiB in /dev/shm.
+lazy_bundle() {
+	ARGS='["sh","-c","p=$(yes ferry-lazy-pattern | head -c 8388608); printf %s \"$p\" | md5sum > /tmp/sum0; dd if=/dev/urandom of=/dev/shm/blob bs=1M count=4 2>/dev/null; md5sum < /dev/shm/blob > /tmp/shm0; i=0; while :; do i=$((i+1)); echo $i > /tmp/c; [ $((i % 10)) = 0 ] && printf %s \"$p\" | md5sum > /tmp/sum; sleep 0.1; done"]' make_bundle '
+		.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid","nodev"]}]'
+}
+
+sum_ok() {
+	[ "$(ferry exec "$1" cat /tmp/sum 2>/dev/null)" = "$(ferry exec "$1" cat /tmp/sum0)" ]
+}
+
+@test "lazy pages: dump serves the memory, criu lazy-pages fetches it, the restored workload continues" {
+	criu=${FERRY_CRIU:-/opt/ferry/criu/usr/sbin/criu}
+	lazy_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 12
+	wait_for sum_ok "$ID"
+	port=$((20000 + RANDOM % 20000))
+	mkfifo "$IMG/status"
+	# the dump returns only once every page was fetched: run it aside
+	ferry checkpoint --lazy-pages --page-server "127.0.0.1:$port" --status-fd 5 \
+		--image-path "$IMG/cp" "$ID" 5>"$IMG/status" >"$IMG/dump.out" 2>&1 3>&- &
+	dump=$!
+	# one NUL byte once CRIU's page server listens
+	run timeout 60 od -An -c -N1 "$IMG/status"
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = '\0' ]
+	[ -s "$IMG/cp/inventory.img" ]
+	"$criu" lazy-pages --page-server --address 127.0.0.1 --port "$port" \
+		-D "$IMG/cp" -W "$IMG/cp" -o lazy-pages.log >"$IMG/lazy.out" 2>&1 3>&- &
+	lazy=$!
+	wait_for test -S "$IMG/cp/lazy-pages.socket"
+	ferry restore -d --lazy-pages -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	grep -q uffd "$IMG/cp/restore.log"
+	is_status "$ID2" running
+	before=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" $((before + 10))
+	# the heap pattern came over intact (re-hashed after the restore)
+	ferry exec "$ID2" rm /tmp/sum
+	wait_for sum_ok "$ID2"
+	[ "$(ferry exec "$ID2" md5sum </dev/null /dev/shm/blob | cut -c1-32)" = "$(ferry exec "$ID2" cut -c1-32 /tmp/shm0)" ]
+	# the dump and the lazy-pages daemon end once everything was fetched
+	wait "$dump"
+	wait "$lazy"
+	! ferry state "$ID" >/dev/null 2>&1
+	assert_no_leftovers "$ID"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
 }
 
 @test "restore onto an existing id or from a missing image fails and leaves nothing" {
