@@ -180,8 +180,6 @@ ferry_cmd_restore(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 		/* ferry never pivots for CRIU's restore (CRIU sets up the root itself). */
 		case OPT_NO_PIVOT: break;
 		case OPT_MANAGE_CGROUPS_MODE:
-			/* Validated for runc compatibility; the tree always goes
-			 * into the container's own cgroup (see restore.c). */
 			if (ferry_criu_cg_mode_parse(optarg, &o.manage_cgroups_mode, err) < 0)
 				return -1;
 			break;

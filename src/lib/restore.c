@@ -143,8 +143,8 @@ print_restore_stats(int images_fd)
 
 /*
  * CRIU runs in a child that first enters the container's cgroup: with
- * cgroups left to ferry (mode ignore), the restored tree is forked inside
- * it, whatever the dumped cgroup paths were and whatever this host's
+ * cgroups left to ferry (mode ignore, the default), the restored tree is
+ * forked inside it, whatever the dumped cgroup paths were and whatever this host's
  * hierarchy looks like.  rst_sibling makes the restored init that child's
  * child; once the child exits it is reparented to us (a subreaper).
  */
@@ -227,6 +227,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	char *desc[3] = { NULL, NULL, NULL };
 	int file_fds[3] = { -1, -1, -1 };
 	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
+	struct ferry_criu_cg_root cg_root;
 	struct ferry_criu_version v;
 	struct ferry_state st = { 0 };
 	const char *image_path = o->image_path ? o->image_path : "checkpoint";
@@ -384,7 +385,19 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	copts.root = criu_root;
 	copts.rst_sibling = true;
 	copts.manage_cgroups = true;
-	copts.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
+	if (o->manage_cgroups_mode == FERRY_CRIU_CG_UNSET || o->manage_cgroups_mode == FERRY_CRIU_CG_IGNORE) {
+		copts.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
+	} else {
+		/* runc's way: CRIU restores the image's cgroups, with the dumped
+		 * root cgroup replaced by the container's (every controller), so
+		 * the tree and any sub-cgroups it made land under ours.  soft
+		 * leaves the properties of our (existing) cgroup alone, i.e. the
+		 * bundle's limits win; full/strict write the dumped ones. */
+		cg_root = (struct ferry_criu_cg_root){ NULL, cg_path };
+		copts.manage_cgroups_mode = o->manage_cgroups_mode;
+		copts.cg_roots = &cg_root;
+		copts.n_cg_roots = 1;
+	}
 	copts.ext_mnt = ext;
 	copts.n_ext_mnt = n_ext;
 	copts.inherit_fd = inh;

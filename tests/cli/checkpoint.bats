@@ -256,3 +256,35 @@ sum_ok() {
 	assert_no_leftovers "$ID2"
 	! grep -q criu-root /proc/self/mountinfo
 }
+
+@test "restore --manage-cgroups-mode: ignore and soft keep the bundle's memory limit, full restores the dumped one" {
+	counter_bundle
+	jq '.linux.resources.memory.limit = 67108864' "$BUNDLE/config.json" >"$BUNDLE/c2" && mv "$BUNDLE/c2" "$BUNDLE/config.json"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	[ "$(cat "/sys/fs/cgroup/memory/ferry/$ID/memory.limit_in_bytes")" = 67108864 ]
+	ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
+	ferry delete -f "$ID"
+	# the restoring bundle asks for another limit
+	BUNDLE2=$(mktemp -d /var/tmp/ferry-bundle2.XXXXXX)
+	jq '.linux.resources.memory.limit = 100663296' "$BUNDLE/config.json" >"$BUNDLE2/config.json"
+	for mode in ignore soft full; do
+		ferry restore -d -b "$BUNDLE2" --manage-cgroups-mode "$mode" --image-path "$IMG/cp" "$ID2-$mode" </dev/null >/dev/null 2>&1
+		pid=$(ferry state "$ID2-$mode" | jq -r .pid)
+		grep -q "memory:/ferry/$ID2-$mode\$" "/proc/$pid/cgroup"
+		limit=$(cat "/sys/fs/cgroup/memory/ferry/$ID2-$mode/memory.limit_in_bytes")
+		case $mode in
+		full) [ "$limit" = 67108864 ] ;;
+		*) [ "$limit" = 100663296 ] ;;
+		esac
+		before=$(counter_of "$ID2-$mode")
+		wait_for counter_above "$ID2-$mode" "$before"
+		ferry delete -f "$ID2-$mode"
+		assert_no_leftovers "$ID2-$mode"
+	done
+	# strict refuses to reuse the container's existing cgroup: CRIU says so
+	run ferry restore -d -b "$BUNDLE2" --manage-cgroups-mode strict --image-path "$IMG/cp" "$ID2-strict" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Abort restore of existing cgroups"*"restore.log"* ]]
+	assert_no_leftovers "$ID2-strict"
+}
