@@ -288,3 +288,54 @@ sum_ok() {
 	[[ "$output" == *"Abort restore of existing cgroups"*"restore.log"* ]]
 	assert_no_leftovers "$ID2-strict"
 }
+
+# A host-side TCP client holding one connection: each line written to the
+# fifo $1 is sent, and the reply is appended to $2.
+tcp_client() {
+	python3 -u -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+out = open(sys.argv[3], "a")
+out.write("connected %d\n" % s.getsockname()[1]); out.flush()
+for line in open(sys.argv[2]):
+    s.sendall(line.encode())
+    out.write("reply " + s.recv(4096).decode()); out.flush()
+' "$@"
+}
+
+@test "--tcp-established: a connection to the container survives checkpoint and restore" {
+	command -v python3 >/dev/null || skip "needs python3 for the client"
+	command -v iptables >/dev/null || skip "CRIU locks host-netns connections with iptables"
+	port=$((20000 + RANDOM % 20000))
+	# host network: the connection is reachable from the host without a
+	# veth; CRIU then locks it with an iptables rule of its own while the
+	# server is down (and needs the xtables lock for that)
+	ARGS="[\"nc\",\"-l\",\"-p\",\"$port\",\"-e\",\"cat\"]" make_bundle '
+		.linux.namespaces |= map(select(.type != "network"))'
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	mkfifo "$IMG/ctl"
+	wait_for sh -c "ss -Htln 'sport = :$port' | grep -q ."
+	tcp_client "$port" "$IMG/ctl" "$IMG/replies" 3>&- &
+	client=$!
+	exec 7>"$IMG/ctl"
+	echo ping-before >&7
+	wait_for grep -q "reply ping-before" "$IMG/replies"
+	run ferry checkpoint --image-path "$IMG/cp" "$ID"
+	[ "$status" -ne 0 ] # without --tcp-established CRIU refuses the connection
+	[[ "$output" == *"criu dump failed"*"dump.log"* ]]
+	is_status "$ID" running
+	ferry checkpoint --tcp-established --image-path "$IMG/cp" "$ID"
+	assert_no_leftovers "$ID"
+	ferry restore -d --tcp-established -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	is_status "$ID2" running
+	# the same connection (same client port) answers after the restore
+	echo ping-after >&7
+	wait_for grep -q "reply ping-after" "$IMG/replies"
+	[ "$(grep -c connected "$IMG/replies")" -eq 1 ]
+	exec 7>&-
+	wait "$client"
+	# CRIU's lock rules went away with the restore
+	! iptables -S 2>/dev/null | grep -q "dport $port\|sport $port"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
