@@ -191,8 +191,8 @@ open_dir_p(const char *path, int *out, ferry_error_t *err)
  * The cgroup hierarchies mounted in the container are host filesystems
  * whose root is often not the mount's root (in a nested host the memory
  * hierarchy starts at the parent's cgroup), which CRIU refuses to dump:
- * like runc, they are declared external and bound again on restore.
- * Returns the mount points (caller frees each and the array).
+ * like runc, they are declared external (key: their mount point, as
+ * runc's) and bound again on restore.  Returns the mount points (caller frees each and the array).
  */
 static char **
 cgroup_mount_points(pid_t pid, size_t *n)
@@ -208,14 +208,20 @@ cgroup_mount_points(pid_t pid, size_t *n)
 	if (f == NULL)
 		return NULL;
 	while (getline(&line, &cap, f) > 0) {
-		char mp[PATH_MAX], fstype[64];
+		char mp[PATH_MAX], root[PATH_MAX], fstype[64];
 		const char *sep = strstr(line, " - ");
 		char **tmp;
 
-		if (sep == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		if (sep == NULL || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) != 2 ||
 		    sscanf(sep + 3, "%63s", fstype) != 1)
 			continue;
 		if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
+			continue;
+		/* A whole cgroup2 hierarchy CRIU dumps and mounts again itself.
+		 * runc mounts no cgroup2 next to v1 ones and so maps no key for
+		 * it on restore: an external one would make ferry's images
+		 * unrestorable by runc. */
+		if (strcmp(fstype, "cgroup2") == 0 && strcmp(root, "/") == 0)
 			continue;
 		tmp = realloc(out, (len + 2) * sizeof(*out));
 		if (tmp == NULL)
@@ -385,7 +391,9 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 		snprintf(p, sizeof(p), "/proc/%d/root%s", st->pid, *m);
 		if (stat(p, &sb) < 0 || S_ISDIR(sb.st_mode))
 			continue;
-		ext[n_ext++] = (struct ferry_criu_kv){ *m, *m };
+		/* dump's pairs are mountpoint:key; runc records every masked
+		 * file under the key "/dev/null" and restores them so. */
+		ext[n_ext++] = (struct ferry_criu_kv){ *m, "/dev/null" };
 	}
 
 	for (size_t i = 0; i < n_cg; i++)

@@ -317,7 +317,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	 * is that host 2's directories show up where host 1's were. */
 	for (char **m = spec->linux_.masked_paths; m && *m; m++)
 		n_masked++;
-	ext = calloc(spec->n_mounts + n_masked + 1, sizeof(*ext));
+	ext = calloc(spec->n_mounts + n_masked + 2, sizeof(*ext));
 	owned = calloc(spec->n_mounts + 1, sizeof(*owned));
 	if (ext == NULL || owned == NULL) {
 		ferry_error_set(err, ENOMEM, "out of memory");
@@ -332,6 +332,10 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	}
 	for (char **m = spec->linux_.masked_paths; m && *m; m++)
 		ext[n_ext++] = (struct ferry_criu_kv){ *m, "/dev/null" };
+	/* runc's dumps record every masked file under the one key
+	 * "/dev/null" (its ExtMountMap is mountpoint:key on dump). */
+	if (n_masked)
+		ext[n_ext++] = (struct ferry_criu_kv){ "/dev/null", "/dev/null" };
 	add_cgroup_mounts(spec, &ext, &n_ext, &owned, &n_owned);
 
 	/* Pipes the init had as stdio are outside the image: CRIU plugs in
