@@ -183,7 +183,7 @@ ferry_cmd_restore(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 			if (ferry_criu_cg_mode_parse(optarg, &o.manage_cgroups_mode, err) < 0)
 				return -1;
 			break;
-		case OPT_CONSOLE_SOCKET: return unsupported("restore", "console-socket", err);
+		case OPT_CONSOLE_SOCKET: o.console_socket = optarg; break;
 		case OPT_EMPTY_NS: return unsupported("restore", "empty-ns", err);
 		case OPT_LAZY_PAGES: o.lazy_pages = true; break;
 		case OPT_NO_SUBREAPER: return unsupported("restore", "no-subreaper", err);

@@ -419,6 +419,12 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	copts.file_locks = o->file_locks;
 	copts.link_remap = o->link_remap;
 	copts.auto_dedup = o->auto_dedup;
+	/* A container with a terminal has the pty slave on its stdio and
+	 * bound over /dev/console, while the master is with whoever holds
+	 * the console socket: CRIU refuses such a bind mount ("Unable to find
+	 * a master") unless told to leave the master out.  runc always asks
+	 * so; restore gets a new master from CRIU (see restore.c). */
+	copts.orphan_pts_master = true;
 	/* With a page server but no lazy pages, CRIU sends the pages to a
 	 * `criu page-server` there; with lazy pages it listens there itself
 	 * and serves them, and writes '\0' to status_fd once it does (CRIU

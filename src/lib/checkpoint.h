@@ -43,6 +43,9 @@ struct ferry_restore_opts {
 	const char *image_path; /* NULL: ./checkpoint */
 	const char *work_path; /* NULL: the image path */
 	const char *pid_file;
+	/* The image's terminal: CRIU makes a new pty for the dumped slave and
+	 * ferry sends its master here, as create does. */
+	const char *console_socket;
 	bool detach;
 	bool tcp_established;
 	bool tcp_close;

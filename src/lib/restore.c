@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "criu.h"
 #include "criu_stats.h"
 #include "hostcheck.h"
+#include "terminal.h"
 #include "log.h"
 #include "util.h"
 
@@ -208,6 +210,34 @@ run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_
 	return ferry_error_set(err, EPROTO, "the restore helper died (status 0x%x)", status);
 }
 
+struct pty_notify {
+	int console_fd; /* connected --console-socket */
+};
+
+/*
+ * orphan-pts-master: CRIU made a new pty for the image's terminal and
+ * hands us its master before the tree resumes.  It goes to the console
+ * socket under the slave's name, like a created container's.
+ */
+static int
+restore_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err)
+{
+	struct pty_notify *pn = data;
+	char name[64] = "/dev/ptmx";
+	unsigned int n;
+
+	(void) pid;
+	if (strcmp(script, "orphan-pts-master") != 0)
+		return 0;
+	if (*fd < 0)
+		return ferry_error_set(err, EPROTO, "CRIU sent no pty master");
+	if (ioctl(*fd, TIOCGPTN, &n) == 0)
+		snprintf(name, sizeof(name), "/dev/pts/%u", n);
+	if (ferry_fd_send(pn->console_fd, *fd, name, err) < 0)
+		return ferry_error_prefix(err, "console socket");
+	return 0;
+}
+
 int
 ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, int *exit_status,
 			ferry_error_t *err)
@@ -224,6 +254,8 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	_cleanup_close_ int images_fd = -1;
 	_cleanup_close_ int work_fd = -1;
 	_cleanup_close_ int null_fd = -1;
+	_cleanup_close_ int console_fd = -1;
+	struct pty_notify pn = { .console_fd = -1 };
 	char *desc[3] = { NULL, NULL, NULL };
 	int file_fds[3] = { -1, -1, -1 };
 	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
@@ -284,6 +316,12 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 		goto fail;
 	if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
 		goto fail;
+
+	if (o->console_socket) {
+		console_fd = ferry_console_socket_connect(o->console_socket, err);
+		if (console_fd < 0)
+			goto fail;
+	}
 
 	if (ferry_container_dir_create(ctx, o->id, &d, err) < 0)
 		goto fail;
@@ -416,6 +454,14 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	 * socket in the work directory; page faults are served over
 	 * userfaultfd after the tree runs. */
 	copts.lazy_pages = o->lazy_pages;
+	if (console_fd >= 0) {
+		/* notify needs the scripts switch (CRIU sends nothing else) */
+		pn.console_fd = console_fd;
+		copts.orphan_pts_master = true;
+		copts.notify_scripts = true;
+		copts.notify = restore_notify;
+		copts.notify_data = &pn;
+	}
 	/* The restored init must come back to us when the helper exits. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");

@@ -339,3 +339,31 @@ for line in open(sys.argv[2]):
 	ferry delete -f "$ID2"
 	assert_no_leftovers "$ID2"
 }
+
+@test "restore --console-socket: a terminal container gets a new pty that works both ways" {
+	recv=$BATS_TEST_DIRNAME/../../build/tests/helpers/recvtty
+	ARGS='["sh","-c","(i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.2; done) & read l; echo got-$l; wait"]' \
+		make_bundle '.process.terminal = true'
+	"$recv" "$IMG/tty1.sock" >"$IMG/tty1.out" 3>&- &
+	wait_for grep -q listening "$IMG/tty1.out"
+	ferry run -d --console-socket "$IMG/tty1.sock" -b "$BUNDLE" "$ID"
+	wait_for grep -q tick-3 "$IMG/tty1.out"
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	assert_no_leftovers "$ID"
+	last=$(grep -o 'tick-[0-9]*' "$IMG/tty1.out" | tail -1 | cut -d- -f2)
+	# without a console socket CRIU has nowhere to put the master
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	assert_no_leftovers "$ID2"
+	"$recv" "$IMG/tty2.sock" "$(printf 'hello\r')" >"$IMG/tty2.out" 3>&- &
+	wait_for grep -q listening "$IMG/tty2.out"
+	ferry restore -d --console-socket "$IMG/tty2.sock" -b "$BUNDLE" --image-path "$IMG/cp" "$ID2"
+	grep -q '^pty /dev/pts/' "$IMG/tty2.out"
+	# input typed on the new master reaches the restored shell, and its
+	# output (the same counter, continuing) comes back
+	wait_for grep -q got-hello "$IMG/tty2.out"
+	wait_for grep -q "tick-$((last + 3))" "$IMG/tty2.out"
+	! grep -q "tick-1\b" "$IMG/tty2.out"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
