@@ -317,6 +317,13 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
 		goto fail;
 
+	/* CRIU would fail deep in the restore ("slave peer index 0 without
+	 * correspond master peer"): say what is missing instead. */
+	if (spec->process && spec->process->terminal && o->console_socket == NULL) {
+		ferry_error_set(err, EINVAL,
+				"config.json: .process.terminal is true: restoring its terminal needs --console-socket");
+		goto fail;
+	}
 	if (o->console_socket) {
 		console_fd = ferry_console_socket_connect(o->console_socket, err);
 		if (console_fd < 0)

@@ -354,6 +354,7 @@ for line in open(sys.argv[2]):
 	# without a console socket CRIU has nowhere to put the master
 	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
 	[ "$status" -ne 0 ]
+	[[ "$output" == *"needs --console-socket"* ]]
 	assert_no_leftovers "$ID2"
 	"$recv" "$IMG/tty2.sock" "$(printf 'hello\r')" >"$IMG/tty2.out" 3>&- &
 	wait_for grep -q listening "$IMG/tty2.out"
