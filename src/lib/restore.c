@@ -149,6 +149,12 @@ print_restore_stats(int images_fd)
  * forked inside it, whatever the dumped cgroup paths were and whatever this host's
  * hierarchy looks like.  rst_sibling makes the restored init that child's
  * child; once the child exits it is reparented to us (a subreaper).
+ *
+ * cg NULL: the child stays where we are.  With any other mode CRIU places
+ * the tasks itself (under the cgroup root it is given), and it must not
+ * be inside the container's cgroup: full/strict write the dumped
+ * freezer.state, which for a paused container's image is FROZEN and
+ * would freeze CRIU along with the tree, before it can answer.
  */
 static int
 run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_t *pid, ferry_error_t *err)
@@ -174,7 +180,7 @@ run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_
 		int len;
 
 		close(p[0]);
-		if (ferry_cgroup_enter(cg, getpid(), &e) < 0 ||
+		if ((cg && ferry_cgroup_enter(cg, getpid(), &e) < 0) ||
 		    ferry_criu_rpc(FERRY_CRIU_RESTORE, copts, &res, &e) < 0) {
 			_cleanup_free_ char *m = ferry_error_string(&e);
 			len = snprintf(msg, sizeof(msg), "E%s", m);
@@ -474,7 +480,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");
 		goto fail;
 	}
-	if (run_criu_in_cgroup(cg, &copts, &pid, err) < 0)
+	if (run_criu_in_cgroup(copts.n_cg_roots ? NULL : cg, &copts, &pid, err) < 0)
 		goto fail;
 	umount2(criu_root, MNT_DETACH);
 	rmdir(criu_root);

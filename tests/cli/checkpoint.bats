@@ -257,7 +257,7 @@ sum_ok() {
 	! grep -q criu-root /proc/self/mountinfo
 }
 
-@test "restore --manage-cgroups-mode: ignore and soft keep the bundle's memory limit, full restores the dumped one" {
+@test "restore --manage-cgroups-mode: ignore and soft keep the bundle's memory limit, full restores the dumped one (and a pause)" {
 	counter_bundle
 	jq '.linux.resources.memory.limit = 67108864' "$BUNDLE/config.json" >"$BUNDLE/c2" && mv "$BUNDLE/c2" "$BUNDLE/config.json"
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
@@ -287,6 +287,20 @@ sum_ok() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Abort restore of existing cgroups"*"restore.log"* ]]
 	assert_no_leftovers "$ID2-strict"
+	# a paused container's image records the freezer as FROZEN; full
+	# restores that (CRIU must not sit in the cgroup it freezes)
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	ferry pause "$ID"
+	ferry checkpoint --image-path "$IMG/cp-paused" "$ID"
+	timeout 60 "$FERRY" --root "$FERRY_ROOT" restore -d -b "$BUNDLE2" --manage-cgroups-mode full \
+		--image-path "$IMG/cp-paused" "$ID2-paused" </dev/null >/dev/null 2>&1
+	is_status "$ID2-paused" paused
+	ferry resume "$ID2-paused"
+	before=$(counter_of "$ID2-paused")
+	wait_for counter_above "$ID2-paused" "$before"
+	ferry delete -f "$ID2-paused"
+	assert_no_leftovers "$ID2-paused"
 }
 
 # A host-side TCP client holding one connection: each line written to the
