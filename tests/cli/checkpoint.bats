@@ -382,3 +382,28 @@ for line in open(sys.argv[2]):
 	ferry delete -f "$ID2"
 	assert_no_leftovers "$ID2"
 }
+
+@test "--page-server without lazy pages sends the memory to a criu page-server" {
+	criu=${FERRY_CRIU:-/opt/ferry/criu/usr/sbin/criu}
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 3
+	port=$((20000 + RANDOM % 20000))
+	mkdir -p "$IMG/pages"
+	"$criu" page-server --address 127.0.0.1 --port "$port" -D "$IMG/pages" -o page-server.log \
+		>"$IMG/ps.out" 2>&1 3>&- &
+	ps=$!
+	wait_for sh -c "ss -Htln 'sport = :$port' | grep -q ."
+	ferry checkpoint --page-server "127.0.0.1:$port" --image-path "$IMG/cp" "$ID"
+	wait "$ps"
+	# the memory (pagemaps and pages) went to the page server, the rest
+	# to the image directory
+	ls "$IMG/pages"/pages-*.img "$IMG/pages"/pagemap-*.img >/dev/null
+	[ -z "$(ls "$IMG/cp" | grep '^page')" ]
+	cp "$IMG/pages"/page*.img "$IMG/cp/"
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	before=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" "$before"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
