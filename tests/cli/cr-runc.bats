@@ -103,3 +103,25 @@ ferry_counter_above() { [ "$(ferry_counter "$1")" -gt "$2" ]; }
 	ferry delete -f "$ID-3"
 	assert_no_leftovers "$ID-3"
 }
+
+@test "terminal containers cross too: runc -> ferry -> runc, each restore with its own console socket" {
+	recv=$BATS_TEST_DIRNAME/../../build/tests/helpers/recvtty
+	ARGS='["sh","-c","i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.2; done"]' make_bundle '.process.terminal = true'
+	for n in 1 2 3; do
+		"$recv" "$IMG/tty$n.sock" >"$IMG/tty$n.out" 3>&- &
+		HOLDERS="${HOLDERS:-} $!"
+		wait_for grep -q listening "$IMG/tty$n.out"
+	done
+	xrunc run -d --console-socket "$IMG/tty1.sock" -b "$BUNDLE" "$ID" 3>&-
+	wait_for grep -q tick-3 "$IMG/tty1.out"
+	xrunc checkpoint --image-path "$IMG/cp1" "$ID"
+	ferry restore -d --console-socket "$IMG/tty2.sock" -b "$BUNDLE" --image-path "$IMG/cp1" "$ID2"
+	last=$(grep -o 'tick-[0-9]*' "$IMG/tty1.out" | tail -1 | cut -d- -f2)
+	wait_for grep -q "tick-$((last + 3))" "$IMG/tty2.out"
+	ferry checkpoint --image-path "$IMG/cp2" "$ID2"
+	assert_no_leftovers "$ID2"
+	xrunc restore -d --console-socket "$IMG/tty3.sock" -b "$BUNDLE" --image-path "$IMG/cp2" "$ID-3" </dev/null 3>&-
+	last=$(grep -o 'tick-[0-9]*' "$IMG/tty2.out" | tail -1 | cut -d- -f2)
+	wait_for grep -q "tick-$((last + 3))" "$IMG/tty3.out"
+	xrunc delete -f "$ID-3"
+}
