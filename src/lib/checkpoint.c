@@ -192,7 +192,8 @@ open_dir_p(const char *path, int *out, ferry_error_t *err)
  * whose root is often not the mount's root (in a nested host the memory
  * hierarchy starts at the parent's cgroup), which CRIU refuses to dump:
  * like runc, they are declared external (key: their mount point, as
- * runc's) and bound again on restore.  Returns the mount points (caller frees each and the array).
+ * runc's) and bound again on restore.  Returns the mount points (caller
+ * frees each and the array).
  */
 static char **
 cgroup_mount_points(pid_t pid, size_t *n)
@@ -264,9 +265,10 @@ ferry_page_server_parse(const char *s, char **addr, int *port, ferry_error_t *er
 
 /*
  * What the host must offer before a lazy dump freezes anything.  CRIU
- * keeps the dumped pages in pipes until the restore side asks for them,
- * and with the default fs.pipe-max-size (1 MiB) it cannot size those
- * pipes and fails half-way ("Unable to splice"): raise it when we may.
+ * keeps the dumped pages in pipes until the restore side asks for them
+ * and needs to grow those pipes beyond the default fs.pipe-max-size
+ * (1 MiB), else it fails half-way with the tree frozen (what the baseline
+ * saw, docs/migration-notes.md): raise it when we may.
  */
 static int
 check_lazy_host(ferry_error_t *err)
