@@ -146,9 +146,10 @@ print_restore_stats(int images_fd)
 /*
  * CRIU runs in a child that first enters the container's cgroup: with
  * cgroups left to ferry (mode ignore, the default), the restored tree is
- * forked inside it, whatever the dumped cgroup paths were and whatever this host's
- * hierarchy looks like.  rst_sibling makes the restored init that child's
- * child; once the child exits it is reparented to us (a subreaper).
+ * forked inside it, whatever the dumped cgroup paths were and whatever
+ * this host's hierarchy looks like.  rst_sibling makes the restored init
+ * that child's child; once the child exits it is reparented to us (a
+ * subreaper).
  *
  * cg NULL: the child stays where we are.  With any other mode CRIU places
  * the tasks itself (under the cgroup root it is given), and it must not
