@@ -324,6 +324,20 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
 		goto fail;
 
+	if (o->lazy_pages) {
+		/* CRIU connects to the daemon's socket in its work directory;
+		 * without one it fails only after setting up the mounts. */
+		_cleanup_free_ char *sk = xasprintf("%s/lazy-pages.socket", work_path);
+		struct stat sb;
+
+		if (stat(sk, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
+			ferry_error_set(err, ENOENT,
+					"--lazy-pages: no criu lazy-pages daemon listens in %s (no lazy-pages.socket); "
+					"start `criu lazy-pages --page-server --address A --port P -D %s -W %s` first",
+					work_path, image_path, work_path);
+			goto fail;
+		}
+	}
 	/* CRIU would fail deep in the restore ("slave peer index 0 without
 	 * correspond master peer"): say what is missing instead. */
 	if (spec->process && spec->process->terminal && o->console_socket == NULL) {

@@ -180,6 +180,11 @@ sum_ok() {
 	[ "$status" -eq 0 ]
 	[ "$(echo $output)" = '\0' ]
 	[ -s "$IMG/cp/inventory.img" ]
+	# restoring before the daemon runs is refused up front
+	run ferry restore -d --lazy-pages -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no criu lazy-pages daemon listens in $IMG/cp"* ]]
+	assert_no_leftovers "$ID2"
 	"$criu" lazy-pages --page-server --address 127.0.0.1 --port "$port" \
 		-D "$IMG/cp" -W "$IMG/cp" -o lazy-pages.log >"$IMG/lazy.out" 2>&1 3>&- &
 	lazy=$!
