@@ -3,12 +3,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "util.h"
 
 enum {
 	OPT_IMAGE_PATH = 1000,
@@ -103,7 +106,15 @@ ferry_cmd_checkpoint(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err
 				return -1;
 			break;
 		case OPT_EMPTY_NS: return unsupported("checkpoint", "empty-ns", err);
-		case OPT_STATUS_FD: return unsupported("checkpoint", "status-fd", err);
+		case OPT_STATUS_FD: {
+			int64_t fd;
+			if (ferry_parse_i64(optarg, &fd) < 0 || fd < 0 || fd > INT_MAX)
+				return ferry_error_set(err, EINVAL, "checkpoint: --status-fd \"%s\" is not a descriptor",
+						       optarg);
+			o.has_status_fd = true;
+			o.status_fd = (int) fd;
+			break;
+		}
 		default: return -1;
 		}
 	}
@@ -169,14 +180,12 @@ ferry_cmd_restore(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 		/* ferry never pivots for CRIU's restore (CRIU sets up the root itself). */
 		case OPT_NO_PIVOT: break;
 		case OPT_MANAGE_CGROUPS_MODE:
-			/* Validated for runc compatibility; the tree always goes
-			 * into the container's own cgroup (see restore.c). */
 			if (ferry_criu_cg_mode_parse(optarg, &o.manage_cgroups_mode, err) < 0)
 				return -1;
 			break;
 		case OPT_CONSOLE_SOCKET: o.console_socket = optarg; break;
 		case OPT_EMPTY_NS: return unsupported("restore", "empty-ns", err);
-		case OPT_LAZY_PAGES: return unsupported("restore", "lazy-pages", err);
+		case OPT_LAZY_PAGES: o.lazy_pages = true; break;
 		case OPT_NO_SUBREAPER: o.no_subreaper = true; break;
 		case OPT_LSM_PROFILE: return unsupported("restore", "lsm-profile", err);
 		case OPT_LSM_MOUNT_CONTEXT: return unsupported("restore", "lsm-mount-context", err);

@@ -204,8 +204,9 @@ open_dir_p(const char *path, int *out, ferry_error_t *err)
  * The cgroup hierarchies mounted in the container are host filesystems
  * whose root is often not the mount's root (in a nested host the memory
  * hierarchy starts at the parent's cgroup), which CRIU refuses to dump:
- * like runc, they are declared external and bound again on restore.
- * Returns the mount points (caller frees each and the array).
+ * like runc, they are declared external (key: their mount point, as
+ * runc's) and bound again on restore.  Returns the mount points (caller
+ * frees each and the array).
  */
 static char **
 cgroup_mount_points(pid_t pid, size_t *n)
@@ -221,14 +222,20 @@ cgroup_mount_points(pid_t pid, size_t *n)
 	if (f == NULL)
 		return NULL;
 	while (getline(&line, &cap, f) > 0) {
-		char mp[PATH_MAX], fstype[64];
+		char mp[PATH_MAX], root[PATH_MAX], fstype[64];
 		const char *sep = strstr(line, " - ");
 		char **tmp;
 
-		if (sep == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		if (sep == NULL || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) != 2 ||
 		    sscanf(sep + 3, "%63s", fstype) != 1)
 			continue;
 		if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
+			continue;
+		/* A whole cgroup2 hierarchy CRIU dumps and mounts again itself.
+		 * runc mounts no cgroup2 next to v1 ones and so maps no key for
+		 * it on restore: an external one would make ferry's images
+		 * unrestorable by runc. */
+		if (strcmp(fstype, "cgroup2") == 0 && strcmp(root, "/") == 0)
 			continue;
 		tmp = realloc(out, (len + 2) * sizeof(*out));
 		if (tmp == NULL)
@@ -243,6 +250,54 @@ cgroup_mount_points(pid_t pid, size_t *n)
 	return out;
 }
 
+int
+ferry_page_server_parse(const char *s, char **addr, int *port, ferry_error_t *err)
+{
+	const char *colon = NULL, *a = s;
+	size_t alen;
+	int64_t p;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end && end[1] == ':') {
+			a = s + 1;
+			alen = (size_t) (end - a);
+			colon = end + 1;
+		}
+	} else if ((colon = strrchr(s, ':')) != NULL) {
+		alen = (size_t) (colon - s);
+	}
+	if (colon == NULL || alen == 0 || ferry_parse_i64(colon + 1, &p) < 0 || p <= 0 || p > 65535)
+		return ferry_error_set(err, EINVAL, "--page-server \"%s\": expected ADDRESS:PORT", s);
+	*addr = strndup(a, alen);
+	if (*addr == NULL)
+		return ferry_error_set(err, ENOMEM, "out of memory");
+	*port = (int) p;
+	return 0;
+}
+
+/*
+ * What the host must offer before a lazy dump freezes anything.  CRIU
+ * keeps the dumped pages in pipes until the restore side asks for them
+ * and needs to grow those pipes beyond the default fs.pipe-max-size
+ * (1 MiB), else it fails half-way with the tree frozen (what the baseline
+ * saw, docs/migration-notes.md): raise it when we may.
+ */
+static int
+check_lazy_host(ferry_error_t *err)
+{
+	if (!ferry_host_has_userfaultfd())
+		return ferry_error_set(err, ENOTSUP,
+				       "--lazy-pages: userfaultfd is not available on this host "
+				       "(CONFIG_USERFAULTFD, or vm.unprivileged_userfaultfd / /dev/userfaultfd access)");
+	if (ferry_host_raise_pipe_max_size() < 0)
+		return ferry_error_set(err, ENOTSUP,
+				       "--lazy-pages: fs.pipe-max-size is %ld, CRIU needs at least %ld; "
+				       "run: sysctl -w fs.pipe-max-size=%ld",
+				       ferry_host_pipe_max_size(), FERRY_LAZY_PIPE_MIN, FERRY_LAZY_PIPE_MIN);
+	return 0;
+}
+
 static int
 check_request(const struct ferry_checkpoint_opts *o, ferry_error_t *err)
 {
@@ -254,10 +309,20 @@ check_request(const struct ferry_checkpoint_opts *o, ferry_error_t *err)
 		return ferry_error_set(err, ENOTSUP, "--pre-dump is not supported yet");
 	if (o->parent_path)
 		return ferry_error_set(err, ENOTSUP, "--parent-path is not supported yet");
-	if (o->lazy_pages)
-		return ferry_error_set(err, ENOTSUP, "--lazy-pages is not supported yet");
-	if (o->page_server)
-		return ferry_error_set(err, ENOTSUP, "--page-server is not supported yet");
+	if (o->lazy_pages && o->page_server == NULL)
+		return ferry_error_set(err, EINVAL,
+				       "--lazy-pages needs --page-server ADDRESS:PORT (where the dump serves the memory)");
+	if (o->has_status_fd && !o->lazy_pages)
+		return ferry_error_set(err, EINVAL, "--status-fd only applies to --lazy-pages");
+	if (o->has_status_fd) {
+		int fl = fcntl(o->status_fd, F_GETFL);
+		if (fl < 0)
+			return ferry_error_sys(err, "--status-fd %d", o->status_fd);
+		if ((fl & O_ACCMODE) == O_RDONLY)
+			return ferry_error_set(err, EBADF, "--status-fd %d is not open for writing", o->status_fd);
+	}
+	if (o->lazy_pages && check_lazy_host(err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -271,6 +336,7 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	_cleanup_cgroup_ ferry_cgroup_t *cg = NULL;
 	_cleanup_free_ char *criu = NULL;
 	_cleanup_free_ char *freezer = NULL;
+	_cleanup_free_ char *ps_addr = NULL;
 	_cleanup_free_ struct ferry_criu_kv *ext = NULL;
 	_cleanup_strv_ char **cg_mounts = NULL;
 	_cleanup_strv_ char **ext_files = NULL;
@@ -287,6 +353,8 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	int ret = -1;
 
 	if (check_request(o, err) < 0)
+		return ferry_error_prefix(err, "checkpoint %s", o->id);
+	if (o->page_server && ferry_page_server_parse(o->page_server, &ps_addr, &copts.ps_port, err) < 0)
 		return ferry_error_prefix(err, "checkpoint %s", o->id);
 	if (ferry_container_dir_open(ctx, o->id, &d, err) < 0)
 		return ferry_error_prefix(err, "checkpoint");
@@ -345,7 +413,9 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 			ferry_strv_append(&masked_keys, *m);
 			continue;
 		}
-		ext[n_ext++] = (struct ferry_criu_kv){ *m, *m };
+		/* dump's pairs are mountpoint:key; runc records every masked
+		 * file under the key "/dev/null" and restores them so. */
+		ext[n_ext++] = (struct ferry_criu_kv){ *m, "/dev/null" };
 	}
 	for (char **k = masked_keys; k && *k; k++) {
 		char *key = xasprintf("masked-dir:%s", *k);
@@ -377,10 +447,20 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	copts.file_locks = o->file_locks;
 	copts.link_remap = o->link_remap;
 	copts.auto_dedup = o->auto_dedup;
-	/* A terminal's master is held outside the container (by conmon, the
-	 * shim or ferry run): dump the slave as an orphan, whose new master
-	 * restore hands to its --console-socket (runc does the same). */
+	/* A container with a terminal has the pty slave on its stdio and
+	 * bound over /dev/console, while the master is with whoever holds
+	 * the console socket: CRIU refuses such a bind mount ("Unable to find
+	 * a master") unless told to leave the master out.  runc always asks
+	 * so; restore gets a new master from CRIU (see restore.c). */
 	copts.orphan_pts_master = true;
+	/* With a page server but no lazy pages, CRIU sends the pages to a
+	 * `criu page-server` there; with lazy pages it listens there itself
+	 * and serves them, and writes '\0' to status_fd once it does (CRIU
+	 * reopens the fd through /proc/<ferry>/fd, see criu_rpc.h). */
+	copts.ps_address = ps_addr;
+	copts.lazy_pages = o->lazy_pages;
+	if (o->has_status_fd)
+		copts.status_fd = o->status_fd;
 	if (o->tune)
 		o->tune(&copts, o->tune_data);
 	/* A paused container stays paused: CRIU thaws only what it froze. */

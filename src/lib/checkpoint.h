@@ -23,8 +23,14 @@ struct ferry_checkpoint_opts {
 	bool link_remap;
 	bool auto_dedup;
 	bool pre_dump;
+	/* Serve the memory from a page server at page_server instead of
+	 * writing it: the call returns once a lazy restore fetched it all. */
 	bool lazy_pages;
-	const char *page_server;
+	const char *page_server; /* "ADDR:PORT" ("[v6]:PORT"); NULL: none */
+	/* Where CRIU writes one '\0' when the lazy page server listens
+	 * (runc's --status-fd); only looked at when has_status_fd. */
+	bool has_status_fd;
+	int status_fd;
 	enum ferry_criu_cg_mode manage_cgroups_mode;
 	bool print_stats;
 	/* Called with the CRIU request right before CRIU runs, so that a
@@ -42,7 +48,9 @@ struct ferry_restore_opts {
 	const char *image_path; /* NULL: ./checkpoint */
 	const char *work_path; /* NULL: the image path */
 	const char *pid_file;
-	const char *console_socket; /* gets the new pty master of a terminal's init */
+	/* The image's terminal: CRIU makes a new pty for the dumped slave and
+	 * ferry sends its master here, as create does. */
+	const char *console_socket;
 	bool detach;
 	bool tcp_established;
 	bool tcp_close;
@@ -51,6 +59,12 @@ struct ferry_restore_opts {
 	bool file_locks;
 	bool auto_dedup;
 	bool no_subreaper; /* needs detach: the init goes to our nearest subreaper ancestor */
+	/* Fetch memory on demand from a `criu lazy-pages` daemon listening in
+	 * the work directory (userfaultfd). */
+	bool lazy_pages;
+	/* UNSET: CRIU leaves cgroups to ferry (the tree lands in the
+	 * container's new cgroup).  Else CRIU restores the image's cgroups
+	 * under the container's cgroup with that mode, as with runc. */
 	enum ferry_criu_cg_mode manage_cgroups_mode;
 	bool print_stats;
 	/* The init's stdio files are another host's: give it /dev/null. */
@@ -67,6 +81,9 @@ struct ferry_restore_opts {
  * once the tree runs; otherwise waits for the init and sets *exit_status. */
 int ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, int *exit_status,
 			    ferry_error_t *err);
+
+/* Splits "ADDR:PORT" / "[ADDR]:PORT" into *addr (caller frees) and *port. */
+int ferry_page_server_parse(const char *s, char **addr, int *port, ferry_error_t *err);
 
 /* Parses runc's --manage-cgroups-mode value. */
 int ferry_criu_cg_mode_parse(const char *s, enum ferry_criu_cg_mode *out, ferry_error_t *err);

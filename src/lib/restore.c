@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,8 @@
 #include "container_internal.h"
 #include "criu.h"
 #include "criu_stats.h"
+#include "hostcheck.h"
+#include "terminal.h"
 #include "log.h"
 #include "rootfs.h"
 #include "terminal.h"
@@ -184,28 +187,6 @@ make_mount_points(const ferry_spec_t *spec, const char *bundle, const char *root
 	return 0;
 }
 
-/*
- * orphan-pts-master: the init's terminal was dumped without its master
- * (which conmon, the shim or ferry run held outside the container); CRIU
- * made a new pty pair, put the slave where the old one was and passes the
- * master here, for whoever restores to read and write the terminal through
- * --console-socket, as after create.
- */
-static int
-restore_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err)
-{
-	const int *console_fd = data;
-
-	(void) pid;
-	if (strcmp(script, "orphan-pts-master") != 0)
-		return 0;
-	if (*fd < 0)
-		return ferry_error_set(err, EPROTO, "CRIU sent orphan-pts-master without a pty master");
-	if (ferry_fd_send(*console_fd, *fd, "/dev/console", err) < 0)
-		return ferry_error_prefix(err, "console socket");
-	return 0;
-}
-
 static void
 print_restore_stats(int images_fd)
 {
@@ -224,10 +205,17 @@ print_restore_stats(int images_fd)
 
 /*
  * CRIU runs in a child that first enters the container's cgroup: with
- * cgroups left to ferry (mode ignore), the restored tree is forked inside
- * it, whatever the dumped cgroup paths were and whatever this host's
- * hierarchy looks like.  rst_sibling makes the restored init that child's
- * child; once the child exits it is reparented to us (a subreaper).
+ * cgroups left to ferry (mode ignore, the default), the restored tree is
+ * forked inside it, whatever the dumped cgroup paths were and whatever
+ * this host's hierarchy looks like.  rst_sibling makes the restored init
+ * that child's child; once the child exits it is reparented to us (a
+ * subreaper).
+ *
+ * cg NULL: the child stays where we are.  With any other mode CRIU places
+ * the tasks itself (under the cgroup root it is given), and it must not
+ * be inside the container's cgroup: full/strict write the dumped
+ * freezer.state, which for a paused container's image is FROZEN and
+ * would freeze CRIU along with the tree, before it can answer.
  */
 /* An unlinked file of the size the init's stdio file fd had at the dump. */
 static int
@@ -284,7 +272,7 @@ run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_
 		int len;
 
 		close(p[0]);
-		if (ferry_cgroup_enter(cg, getpid(), &e) < 0 ||
+		if ((cg && ferry_cgroup_enter(cg, getpid(), &e) < 0) ||
 		    ferry_criu_rpc(FERRY_CRIU_RESTORE, copts, &res, &e) < 0) {
 			_cleanup_free_ char *m = ferry_error_string(&e);
 			len = snprintf(msg, sizeof(msg), "E%s", m);
@@ -320,6 +308,34 @@ run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_
 	return ferry_error_set(err, EPROTO, "the restore helper died (status 0x%x)", status);
 }
 
+struct pty_notify {
+	int console_fd; /* connected --console-socket */
+};
+
+/*
+ * orphan-pts-master: CRIU made a new pty for the image's terminal and
+ * hands us its master before the tree resumes.  It goes to the console
+ * socket under the slave's name, like a created container's.
+ */
+static int
+restore_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err)
+{
+	struct pty_notify *pn = data;
+	char name[64] = "/dev/ptmx";
+	unsigned int n;
+
+	(void) pid;
+	if (strcmp(script, "orphan-pts-master") != 0)
+		return 0;
+	if (*fd < 0)
+		return ferry_error_set(err, EPROTO, "CRIU sent no pty master");
+	if (ioctl(*fd, TIOCGPTN, &n) == 0)
+		snprintf(name, sizeof(name), "/dev/pts/%u", n);
+	if (ferry_fd_send(pn->console_fd, *fd, name, err) < 0)
+		return ferry_error_prefix(err, "console socket");
+	return 0;
+}
+
 int
 ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, int *exit_status,
 			ferry_error_t *err)
@@ -338,9 +354,11 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	_cleanup_close_ int work_fd = -1;
 	_cleanup_close_ int null_fd = -1;
 	_cleanup_close_ int console_fd = -1;
+	struct pty_notify pn = { .console_fd = -1 };
 	char *desc[3] = { NULL, NULL, NULL };
 	int file_fds[3] = { -1, -1, -1 };
 	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
+	struct ferry_criu_cg_root cg_root;
 	struct ferry_criu_version v;
 	struct ferry_state st = { 0 };
 	const char *image_path = o->image_path ? o->image_path : "checkpoint";
@@ -400,14 +418,45 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 				desc[0]);
 		goto fail;
 	}
-	if (o->console_socket && (console_fd = ferry_console_socket_connect(o->console_socket, err)) < 0)
+	if (o->lazy_pages && !ferry_host_has_userfaultfd()) {
+		ferry_error_set(err, ENOTSUP,
+				"--lazy-pages: userfaultfd is not available on this host "
+				"(CONFIG_USERFAULTFD, or vm.unprivileged_userfaultfd / /dev/userfaultfd access)");
 		goto fail;
+	}
 	if (ferry_criu_require(ctx, &criu, &v, err) < 0)
 		goto fail;
 	if (o->cgroup_path)
 		cg_path = xstrdup(o->cgroup_path);
 	else if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
 		goto fail;
+
+	if (o->lazy_pages) {
+		/* CRIU connects to the daemon's socket in its work directory;
+		 * without one it fails only after setting up the mounts. */
+		_cleanup_free_ char *sk = xasprintf("%s/lazy-pages.socket", work_path);
+		struct stat sb;
+
+		if (stat(sk, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
+			ferry_error_set(err, ENOENT,
+					"--lazy-pages: no criu lazy-pages daemon listens in %s (no lazy-pages.socket); "
+					"start `criu lazy-pages --page-server --address A --port P -D %s -W %s` first",
+					work_path, image_path, work_path);
+			goto fail;
+		}
+	}
+	/* CRIU would fail deep in the restore ("slave peer index 0 without
+	 * correspond master peer"): say what is missing instead. */
+	if (spec->process && spec->process->terminal && o->console_socket == NULL) {
+		ferry_error_set(err, EINVAL,
+				"config.json: .process.terminal is true: restoring its terminal needs --console-socket");
+		goto fail;
+	}
+	if (o->console_socket) {
+		console_fd = ferry_console_socket_connect(o->console_socket, err);
+		if (console_fd < 0)
+			goto fail;
+	}
 
 	if (ferry_container_dir_create(ctx, o->id, &d, err) < 0)
 		goto fail;
@@ -443,7 +492,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	 * is that host 2's directories show up where host 1's were. */
 	for (char **m = spec->linux_.masked_paths; m && *m; m++)
 		n_masked++;
-	ext = calloc(spec->n_mounts + 2 * n_masked + 1, sizeof(*ext));
+	ext = calloc(spec->n_mounts + 2 * n_masked + 2, sizeof(*ext));
 	owned = calloc(spec->n_mounts + 1, sizeof(*owned));
 	if (ext == NULL || owned == NULL) {
 		ferry_error_set(err, ENOMEM, "out of memory");
@@ -470,6 +519,10 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 		owned[n_owned - 1] = xasprintf("masked-dir:%s", *m);
 		ext[n_ext++] = (struct ferry_criu_kv){ owned[n_owned - 1], masked_dir };
 	}
+	/* runc's dumps record every masked file under the one key
+	 * "/dev/null" (its ExtMountMap is mountpoint:key on dump). */
+	if (n_masked)
+		ext[n_ext++] = (struct ferry_criu_kv){ "/dev/null", "/dev/null" };
 	add_cgroup_mounts(spec, &ext, &n_ext, &owned, &n_owned);
 
 	/* Pipes the init had as stdio are outside the image: CRIU plugs in
@@ -532,7 +585,19 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	copts.root = criu_root;
 	copts.rst_sibling = true;
 	copts.manage_cgroups = true;
-	copts.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
+	if (o->manage_cgroups_mode == FERRY_CRIU_CG_UNSET || o->manage_cgroups_mode == FERRY_CRIU_CG_IGNORE) {
+		copts.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
+	} else {
+		/* runc's way: CRIU restores the image's cgroups, with the dumped
+		 * root cgroup replaced by the container's (every controller), so
+		 * the tree and any sub-cgroups it made land under ours.  soft
+		 * leaves the properties of our (existing) cgroup alone, i.e. the
+		 * bundle's limits win; full/strict write the dumped ones. */
+		cg_root = (struct ferry_criu_cg_root){ NULL, cg_path };
+		copts.manage_cgroups_mode = o->manage_cgroups_mode;
+		copts.cg_roots = &cg_root;
+		copts.n_cg_roots = 1;
+	}
 	copts.ext_mnt = ext;
 	copts.n_ext_mnt = n_ext;
 	copts.inherit_fd = inh;
@@ -543,11 +608,17 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	copts.shell_job = o->shell_job;
 	copts.file_locks = o->file_locks;
 	copts.auto_dedup = o->auto_dedup;
+	/* Memory comes from a `criu lazy-pages` daemon, found through its
+	 * socket in the work directory; page faults are served over
+	 * userfaultfd after the tree runs. */
+	copts.lazy_pages = o->lazy_pages;
 	if (console_fd >= 0) {
+		/* notify needs the scripts switch (CRIU sends nothing else) */
+		pn.console_fd = console_fd;
 		copts.orphan_pts_master = true;
 		copts.notify_scripts = true;
 		copts.notify = restore_notify;
-		copts.notify_data = &console_fd;
+		copts.notify_data = &pn;
 	}
 	if (o->tune)
 		o->tune(&copts, o->tune_data);
@@ -558,7 +629,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");
 		goto fail;
 	}
-	if (run_criu_in_cgroup(cg, &copts, &pid, err) < 0)
+	if (run_criu_in_cgroup(copts.n_cg_roots ? NULL : cg, &copts, &pid, err) < 0)
 		goto fail;
 	umount2(criu_root, MNT_DETACH);
 	rmdir(criu_root);

@@ -772,14 +772,6 @@ serve_recover(const ferry_ctx_t *ctx, int rfd)
 	}
 }
 
-static void
-tune_restore(struct ferry_criu_opts *c, void *data)
-{
-	struct sess *s = data;
-
-	c->lazy_pages = s->mode == FERRY_MIGRATE_LAZY;
-}
-
 static int
 do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 {
@@ -829,8 +821,7 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 	ro.stdio_to_null = true;
 	ro.tcp_established = tcp;
 	ro.cgroup_path = cg;
-	ro.tune = tune_restore;
-	ro.tune_data = s;
+	ro.lazy_pages = s->mode == FERRY_MIGRATE_LAZY;
 	if (ferry_container_restore(s->ctx, &ro, &status, err) < 0)
 		return -1;
 	s->restored = true;

@@ -212,7 +212,7 @@ counter_above() {
 	assert_no_leftovers "$ID"
 }
 
-@test "pre-dump, lazy pages and page server are refused clearly" {
+@test "pre-dump without soft-dirty, lazy pages without a page server are refused clearly" {
 	counter_bundle
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
 	run ferry checkpoint --pre-dump --image-path "$IMG/cp" "$ID"
@@ -220,11 +220,70 @@ counter_above() {
 	[[ "$output" == *"pre-dump"* ]]
 	run ferry checkpoint --lazy-pages --image-path "$IMG/cp" "$ID"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"not supported yet"* ]]
-	run ferry checkpoint --page-server 127.0.0.1:1 --image-path "$IMG/cp" "$ID"
-	[[ "$output" == *"not supported yet"* ]]
+	[[ "$output" == *"--lazy-pages needs --page-server"* ]]
+	run ferry checkpoint --status-fd 1 --image-path "$IMG/cp" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--status-fd only applies to --lazy-pages"* ]]
+	run ferry checkpoint --lazy-pages --page-server 127.0.0.1 --image-path "$IMG/cp" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"expected ADDRESS:PORT"* ]]
 	is_status "$ID" running
 	ferry delete -f "$ID"
+}
+
+# A shell whose heap holds 8 MiB of a known pattern and re-hashes it every
+# second, a counter in a tmpfs file, and 4 MiB in /dev/shm.
+lazy_bundle() {
+	ARGS='["sh","-c","p=$(yes ferry-lazy-pattern | head -c 8388608); printf %s \"$p\" | md5sum > /tmp/sum0; dd if=/dev/urandom of=/dev/shm/blob bs=1M count=4 2>/dev/null; md5sum < /dev/shm/blob > /tmp/shm0; i=0; while :; do i=$((i+1)); echo $i > /tmp/c; [ $((i % 10)) = 0 ] && printf %s \"$p\" | md5sum > /tmp/sum; sleep 0.1; done"]' make_bundle '
+		.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid","nodev"]}]'
+}
+
+sum_ok() {
+	[ "$(ferry exec "$1" cat /tmp/sum 2>/dev/null)" = "$(ferry exec "$1" cat /tmp/sum0)" ]
+}
+
+@test "lazy pages: dump serves the memory, criu lazy-pages fetches it, the restored workload continues" {
+	criu=${FERRY_CRIU:-/opt/ferry/criu/usr/sbin/criu}
+	lazy_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 12
+	wait_for sum_ok "$ID"
+	port=$((20000 + RANDOM % 20000))
+	mkfifo "$IMG/status"
+	# the dump returns only once every page was fetched: run it aside
+	ferry checkpoint --lazy-pages --page-server "127.0.0.1:$port" --status-fd 5 \
+		--image-path "$IMG/cp" "$ID" 5>"$IMG/status" >"$IMG/dump.out" 2>&1 3>&- &
+	dump=$!
+	# one NUL byte once CRIU's page server listens
+	run timeout 60 od -An -c -N1 "$IMG/status"
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = '\0' ]
+	[ -s "$IMG/cp/inventory.img" ]
+	# restoring before the daemon runs is refused up front
+	run ferry restore -d --lazy-pages -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no criu lazy-pages daemon listens in $IMG/cp"* ]]
+	assert_no_leftovers "$ID2"
+	"$criu" lazy-pages --page-server --address 127.0.0.1 --port "$port" \
+		-D "$IMG/cp" -W "$IMG/cp" -o lazy-pages.log >"$IMG/lazy.out" 2>&1 3>&- &
+	lazy=$!
+	wait_for test -S "$IMG/cp/lazy-pages.socket"
+	ferry restore -d --lazy-pages -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	grep -q uffd "$IMG/cp/restore.log"
+	is_status "$ID2" running
+	before=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" $((before + 10))
+	# the heap pattern came over intact (re-hashed after the restore)
+	ferry exec "$ID2" rm /tmp/sum
+	wait_for sum_ok "$ID2"
+	[ "$(ferry exec "$ID2" md5sum </dev/null /dev/shm/blob | cut -c1-32)" = "$(ferry exec "$ID2" cut -c1-32 /tmp/shm0)" ]
+	# the dump and the lazy-pages daemon end once everything was fetched
+	wait "$dump"
+	wait "$lazy"
+	! ferry state "$ID" >/dev/null 2>&1
+	assert_no_leftovers "$ID"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
 }
 
 @test "restore onto an existing id or from a missing image fails and leaves nothing" {
@@ -287,4 +346,155 @@ counter_above() {
 	[[ "$output" == *"criu restore failed"*"restore.log"* ]]
 	assert_no_leftovers "$ID2"
 	! grep -q "$FERRY_ROOT/.*/criu-root" /proc/self/mountinfo
+}
+
+@test "restore --manage-cgroups-mode: ignore and soft keep the bundle's memory limit, full restores the dumped one (and a pause)" {
+	counter_bundle
+	jq '.linux.resources.memory.limit = 67108864' "$BUNDLE/config.json" >"$BUNDLE/c2" && mv "$BUNDLE/c2" "$BUNDLE/config.json"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	[ "$(cat "/sys/fs/cgroup/memory/ferry/$ID/memory.limit_in_bytes")" = 67108864 ]
+	ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
+	ferry delete -f "$ID"
+	# the restoring bundle asks for another limit
+	BUNDLE2=$(mktemp -d /var/tmp/ferry-bundle2.XXXXXX)
+	jq '.linux.resources.memory.limit = 100663296' "$BUNDLE/config.json" >"$BUNDLE2/config.json"
+	for mode in ignore soft full; do
+		ferry restore -d -b "$BUNDLE2" --manage-cgroups-mode "$mode" --image-path "$IMG/cp" "$ID2-$mode" </dev/null >/dev/null 2>&1
+		pid=$(ferry state "$ID2-$mode" | jq -r .pid)
+		grep -q "memory:/ferry/$ID2-$mode\$" "/proc/$pid/cgroup"
+		limit=$(cat "/sys/fs/cgroup/memory/ferry/$ID2-$mode/memory.limit_in_bytes")
+		case $mode in
+		full) [ "$limit" = 67108864 ] ;;
+		*) [ "$limit" = 100663296 ] ;;
+		esac
+		before=$(counter_of "$ID2-$mode")
+		wait_for counter_above "$ID2-$mode" "$before"
+		ferry delete -f "$ID2-$mode"
+		assert_no_leftovers "$ID2-$mode"
+	done
+	# strict refuses to reuse the container's existing cgroup: CRIU says so
+	run ferry restore -d -b "$BUNDLE2" --manage-cgroups-mode strict --image-path "$IMG/cp" "$ID2-strict" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Abort restore of existing cgroups"*"restore.log"* ]]
+	assert_no_leftovers "$ID2-strict"
+	# a paused container's image records the freezer as FROZEN; full
+	# restores that (CRIU must not sit in the cgroup it freezes)
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	ferry pause "$ID"
+	ferry checkpoint --image-path "$IMG/cp-paused" "$ID"
+	timeout 60 "$FERRY" --root "$FERRY_ROOT" restore -d -b "$BUNDLE2" --manage-cgroups-mode full \
+		--image-path "$IMG/cp-paused" "$ID2-paused" </dev/null >/dev/null 2>&1
+	is_status "$ID2-paused" paused
+	ferry resume "$ID2-paused"
+	before=$(counter_of "$ID2-paused")
+	wait_for counter_above "$ID2-paused" "$before"
+	ferry delete -f "$ID2-paused"
+	assert_no_leftovers "$ID2-paused"
+}
+
+# A host-side TCP client holding one connection: each line written to the
+# fifo $1 is sent, and the reply is appended to $2.
+tcp_client() {
+	python3 -u -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+out = open(sys.argv[3], "a")
+out.write("connected %d\n" % s.getsockname()[1]); out.flush()
+for line in open(sys.argv[2]):
+    s.sendall(line.encode())
+    out.write("reply " + s.recv(4096).decode()); out.flush()
+' "$@"
+}
+
+@test "--tcp-established: a connection to the container survives checkpoint and restore" {
+	command -v python3 >/dev/null || skip "needs python3 for the client"
+	command -v iptables >/dev/null || skip "CRIU locks host-netns connections with iptables"
+	port=$((20000 + RANDOM % 20000))
+	# host network: the connection is reachable from the host without a
+	# veth; CRIU then locks it with an iptables rule of its own while the
+	# server is down (and needs the xtables lock for that)
+	ARGS="[\"nc\",\"-l\",\"-p\",\"$port\",\"-e\",\"cat\"]" make_bundle '
+		.linux.namespaces |= map(select(.type != "network"))'
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	mkfifo "$IMG/ctl"
+	wait_for sh -c "ss -Htln 'sport = :$port' | grep -q ."
+	tcp_client "$port" "$IMG/ctl" "$IMG/replies" 3>&- &
+	client=$!
+	exec 7>"$IMG/ctl"
+	echo ping-before >&7
+	wait_for grep -q "reply ping-before" "$IMG/replies"
+	run ferry checkpoint --image-path "$IMG/cp" "$ID"
+	[ "$status" -ne 0 ] # without --tcp-established CRIU refuses the connection
+	[[ "$output" == *"criu dump failed"*"dump.log"* ]]
+	is_status "$ID" running
+	ferry checkpoint --tcp-established --image-path "$IMG/cp" "$ID"
+	assert_no_leftovers "$ID"
+	ferry restore -d --tcp-established -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	is_status "$ID2" running
+	# the same connection (same client port) answers after the restore
+	echo ping-after >&7
+	wait_for grep -q "reply ping-after" "$IMG/replies"
+	[ "$(grep -c connected "$IMG/replies")" -eq 1 ]
+	exec 7>&-
+	wait "$client"
+	# CRIU's lock rules went away with the restore
+	! iptables -S 2>/dev/null | grep -q "dport $port\|sport $port"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
+@test "restore --console-socket: a terminal container gets a new pty that works both ways" {
+	recv=$BATS_TEST_DIRNAME/../../build/tests/helpers/recvtty
+	ARGS='["sh","-c","(i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.2; done) & read l; echo got-$l; wait"]' \
+		make_bundle '.process.terminal = true'
+	"$recv" "$IMG/tty1.sock" >"$IMG/tty1.out" 3>&- &
+	wait_for grep -q listening "$IMG/tty1.out"
+	ferry run -d --console-socket "$IMG/tty1.sock" -b "$BUNDLE" "$ID"
+	wait_for grep -q tick-3 "$IMG/tty1.out"
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	assert_no_leftovers "$ID"
+	last=$(grep -o 'tick-[0-9]*' "$IMG/tty1.out" | tail -1 | cut -d- -f2)
+	# without a console socket CRIU has nowhere to put the master
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"needs --console-socket"* ]]
+	assert_no_leftovers "$ID2"
+	"$recv" "$IMG/tty2.sock" "$(printf 'hello\r')" >"$IMG/tty2.out" 3>&- &
+	wait_for grep -q listening "$IMG/tty2.out"
+	ferry restore -d --console-socket "$IMG/tty2.sock" -b "$BUNDLE" --image-path "$IMG/cp" "$ID2"
+	grep -q '^pty /dev/pts/' "$IMG/tty2.out"
+	# input typed on the new master reaches the restored shell, and its
+	# output (the same counter, continuing) comes back
+	wait_for grep -q got-hello "$IMG/tty2.out"
+	wait_for grep -q "tick-$((last + 3))" "$IMG/tty2.out"
+	! grep -q "tick-1\b" "$IMG/tty2.out"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
+@test "--page-server without lazy pages sends the memory to a criu page-server" {
+	criu=${FERRY_CRIU:-/opt/ferry/criu/usr/sbin/criu}
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 3
+	port=$((20000 + RANDOM % 20000))
+	mkdir -p "$IMG/pages"
+	"$criu" page-server --address 127.0.0.1 --port "$port" -D "$IMG/pages" -o page-server.log \
+		>"$IMG/ps.out" 2>&1 3>&- &
+	ps=$!
+	wait_for sh -c "ss -Htln 'sport = :$port' | grep -q ."
+	ferry checkpoint --page-server "127.0.0.1:$port" --image-path "$IMG/cp" "$ID"
+	wait "$ps"
+	# the memory (pagemaps and pages) went to the page server, the rest
+	# to the image directory
+	ls "$IMG/pages"/pages-*.img "$IMG/pages"/pagemap-*.img >/dev/null
+	[ -z "$(ls "$IMG/cp" | grep '^page')" ]
+	cp "$IMG/pages"/page*.img "$IMG/cp/"
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	before=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" "$before"
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
 }
