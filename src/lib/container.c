@@ -7,6 +7,7 @@
 #include "container.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -177,9 +178,6 @@ validate_spec(const ferry_spec_t *spec, const struct ferry_create_opts *o, ferry
 		return ferry_error_set(err, EINVAL,
 				       "config.json: .linux.uidMappings/gidMappings: a new user namespace needs "
 				       "both");
-	if (ferry_spec_has_ns(spec, CLONE_NEWTIME))
-		return ferry_error_set(err, EOPNOTSUPP,
-				       "config.json: .linux.namespaces: time namespaces are not supported by ferry yet");
 	if (!ferry_spec_has_ns(spec, CLONE_NEWNS))
 		return ferry_error_set(err, EINVAL,
 				       "config.json: .linux.namespaces: ferry needs a mount namespace to set up the "
@@ -209,8 +207,10 @@ clone_flags_for(const ferry_spec_t *spec)
 
 		if (lx->namespaces[i].path)
 			continue;
-		/* cgroup: unshared by the child once it is in its cgroup. */
-		if (t == CLONE_NEWCGROUP)
+		/* cgroup: unshared by the child once it is in its cgroup.
+		 * time: CLONE_NEWTIME is a CSIGNAL bit to clone(2); spawn_init
+		 * unshares it for the child instead. */
+		if (t == CLONE_NEWCGROUP || t == CLONE_NEWTIME)
 			continue;
 		flags |= t;
 	}
@@ -230,10 +230,48 @@ kill_and_reap(pid_t pid)
 	return 0;
 }
 
+/*
+ * A time namespace, like a pid namespace, is entered by children: unshare
+ * (or setns) here sets the one our next child gets, and the clock offsets
+ * can be written only until a process is in it, so they go in before the
+ * clone.  We return to our own afterwards, for the hooks we run.
+ */
 static int
-spawn_init(const struct ferry_init_cfg *icfg, unsigned long flags, int pid_join_fd, pid_t *out, ferry_error_t *err)
+prepare_timens(const ferry_spec_t *spec, int time_join_fd, int *own_timens, ferry_error_t *err)
+{
+	const struct ferry_linux *lx = &spec->linux_;
+	char buf[128];
+	int len;
+
+	if (time_join_fd < 0 && !ferry_spec_has_ns(spec, CLONE_NEWTIME))
+		return 0;
+	*own_timens = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+	if (*own_timens < 0)
+		return ferry_error_sys(err, "time namespace: /proc/self/ns/time");
+	if (time_join_fd >= 0) {
+		if (setns(time_join_fd, CLONE_NEWTIME) < 0)
+			return ferry_error_sys(err, "join time namespace");
+		return 0;
+	}
+	if (unshare(CLONE_NEWTIME) < 0)
+		return ferry_error_sys(err, "new time namespace");
+	len = snprintf(buf, sizeof(buf), "monotonic %" PRId64 " %" PRIu32 "\nboottime %" PRId64 " %" PRIu32 "\n",
+		       lx->time_offset_monotonic_secs, lx->time_offset_monotonic_nsecs, lx->time_offset_boottime_secs,
+		       lx->time_offset_boottime_nsecs);
+	{
+		_cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, buf, (size_t) len) != len)
+			return ferry_error_sys(err, "config.json: .linux.timeOffsets: write /proc/self/timens_offsets");
+	}
+	return 0;
+}
+
+static int
+spawn_init(const struct ferry_init_cfg *icfg, const ferry_spec_t *spec, unsigned long flags, int pid_join_fd,
+	   int time_join_fd, pid_t *out, ferry_error_t *err)
 {
 	_cleanup_close_ int own_pidns = -1;
+	_cleanup_close_ int own_timens = -1;
 	pid_t pid;
 
 	if (pid_join_fd >= 0) {
@@ -243,6 +281,13 @@ spawn_init(const struct ferry_init_cfg *icfg, unsigned long flags, int pid_join_
 		if (own_pidns < 0 || setns(pid_join_fd, CLONE_NEWPID) < 0)
 			return ferry_error_sys(err, "join pid namespace");
 	}
+	if (prepare_timens(spec, time_join_fd, &own_timens, err) < 0) {
+		if (own_pidns >= 0)
+			setns(own_pidns, CLONE_NEWPID);
+		if (own_timens >= 0)
+			setns(own_timens, CLONE_NEWTIME);
+		return -1;
+	}
 	/* A raw clone with no new stack behaves like fork() but can create
 	 * namespaces atomically with the child. */
 	pid = (pid_t) syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -250,6 +295,11 @@ spawn_init(const struct ferry_init_cfg *icfg, unsigned long flags, int pid_join_
 		ferry_init_child(icfg);
 	if (pid < 0)
 		ferry_error_sys(err, "clone container init (flags 0x%lx)", flags);
+	if (own_timens >= 0 && setns(own_timens, CLONE_NEWTIME) < 0 && pid > 0) {
+		ferry_error_sys(err, "return to our time namespace");
+		kill_and_reap(pid);
+		return -1;
+	}
 	if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0 && pid > 0) {
 		ferry_error_sys(err, "return to our pid namespace");
 		kill_and_reap(pid);
@@ -317,7 +367,7 @@ ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o
 	_cleanup_spec_ ferry_spec_t *spec = NULL;
 	struct ferry_state st = { 0 };
 	const struct ferry_namespace *pidns;
-	int pid_join_fd = -1;
+	int pid_join_fd = -1, time_join_fd = -1;
 	int sp[2] = { -1, -1 };
 	bool made_dir = false;
 
@@ -356,9 +406,12 @@ ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o
 	if (open_ns_joins(spec, &c.joins, &c.n_joins, err) < 0)
 		goto fail;
 	pidns = ferry_spec_get_ns(spec, CLONE_NEWPID);
-	for (size_t i = 0; i < c.n_joins; i++)
+	for (size_t i = 0; i < c.n_joins; i++) {
 		if (c.joins[i].type == CLONE_NEWPID)
 			pid_join_fd = c.joins[i].fd;
+		if (c.joins[i].type == CLONE_NEWTIME)
+			time_join_fd = c.joins[i].fd;
+	}
 	/* Create the cgroup (with its limits) before the child exists so a
 	 * bad limit fails before anything runs. */
 	if (ferry_cgroup_create(cg_path, &spec->linux_.resources, 0, &c.cg, err) < 0)
@@ -389,7 +442,7 @@ ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o
 			.seccomp = c.seccomp,
 		};
 
-		if (spawn_init(&icfg, clone_flags_for(spec), pid_join_fd, &c.pid, err) < 0)
+		if (spawn_init(&icfg, spec, clone_flags_for(spec), pid_join_fd, time_join_fd, &c.pid, err) < 0)
 			goto fail;
 	}
 	ferry_closep(&sp[1]);

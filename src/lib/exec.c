@@ -28,7 +28,7 @@ static const struct {
 	/* user first: the others are owned by it */
 	{ CLONE_NEWUSER, "user" }, { CLONE_NEWIPC, "ipc" },	  { CLONE_NEWUTS, "uts" },
 	{ CLONE_NEWNET, "net" },   { CLONE_NEWCGROUP, "cgroup" }, { CLONE_NEWPID, "pid" },
-	{ CLONE_NEWNS, "mnt" },
+	{ CLONE_NEWNS, "mnt" },	   { CLONE_NEWTIME, "time" },
 };
 
 static int
@@ -149,7 +149,7 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 	ferry_seccomp_filter_t *seccomp = NULL;
 	struct ferry_ns_join *joins = NULL;
 	size_t n_joins = 0;
-	_cleanup_close_ int console_fd = -1, pty_master = -1, sync_fd = -1, own_pidns = -1;
+	_cleanup_close_ int console_fd = -1, pty_master = -1, sync_fd = -1, own_pidns = -1, own_timens = -1;
 	int sp[2] = { -1, -1 };
 	enum ferry_status s;
 	sigset_t all, old;
@@ -209,12 +209,16 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 			.is_exec = true,
 		};
 
+		/* pid and time namespaces apply to children only: set ours
+		 * for the child, and back afterwards. */
 		for (size_t i = 0; i < n_joins; i++) {
-			if (joins[i].type != CLONE_NEWPID)
+			int *own = joins[i].type == CLONE_NEWPID ? &own_pidns : joins[i].type == CLONE_NEWTIME ? &own_timens : NULL;
+			if (own == NULL)
 				continue;
-			own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-			if (own_pidns < 0 || setns(joins[i].fd, CLONE_NEWPID) < 0) {
-				ferry_error_sys(err, "join the pid namespace of %s", o->id);
+			*own = open(joins[i].type == CLONE_NEWPID ? "/proc/self/ns/pid" : "/proc/self/ns/time",
+				    O_RDONLY | O_CLOEXEC);
+			if (*own < 0 || setns(joins[i].fd, joins[i].type) < 0) {
+				ferry_error_sys(err, "join the %s namespace of %s", ferry_ns_name(joins[i].type), o->id);
 				goto out;
 			}
 		}
@@ -223,6 +227,8 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 			ferry_init_child(&icfg);
 		if (own_pidns >= 0)
 			setns(own_pidns, CLONE_NEWPID);
+		if (own_timens >= 0)
+			setns(own_timens, CLONE_NEWTIME);
 		if (pid < 0) {
 			ferry_error_sys(err, "fork");
 			goto out;

@@ -49,7 +49,7 @@ ferry_features_json(void)
 		"runbindable", "rw",	 "shared",    "silent",	    "slave",	    "strictatime", "suid",
 		"sync",	   "tmpcopyup",	 "unbindable",
 	};
-	static const char *const namespaces[] = { "cgroup", "ipc", "mount", "network", "pid", "user", "uts" };
+	static const char *const namespaces[] = { "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts" };
 	static const char *const actions[] = { "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO",	  "SCMP_ACT_KILL",
 					       "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
 					       "SCMP_ACT_TRACE", "SCMP_ACT_TRAP" };
