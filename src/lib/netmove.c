@@ -226,7 +226,7 @@ nl_transact(int fd, struct nlmsghdr *h, ferry_error_t *err)
 		return -EIO;
 	for (;;) {
 		ssize_t n = recv(fd, buf, NL_BUFSIZE, 0);
-		int len;
+		unsigned int len;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -234,7 +234,7 @@ nl_transact(int fd, struct nlmsghdr *h, ferry_error_t *err)
 			ferry_error_sys(err, "netlink receive");
 			return -EIO;
 		}
-		len = (int) n;
+		len = (unsigned int) n;
 		for (struct nlmsghdr *r = (struct nlmsghdr *) buf; NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
 			const struct nlmsgerr *e;
 			const char *msg;
@@ -289,7 +289,7 @@ addr_dump(int family, struct addr_rec **out, size_t *n_out, ferry_error_t *err)
 	buf = xmalloc0(NL_BUFSIZE);
 	for (;;) {
 		ssize_t r = recv(fd, buf, NL_BUFSIZE, 0);
-		int len;
+		unsigned int len;
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -298,7 +298,7 @@ addr_dump(int family, struct addr_rec **out, size_t *n_out, ferry_error_t *err)
 		}
 		if (r == 0)
 			return ferry_error_set(err, EPROTO, "netlink: address dump ended early");
-		len = (int) r;
+		len = (unsigned int) r;
 		for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 			const struct ifaddrmsg *ifa;
 			const struct rtattr *rta;

@@ -660,7 +660,6 @@ do_dump(struct sess *s, const json_t *msg, ferry_error_t *err)
 		return ferry_error_set(err, EPROTO, "DUMP in mode %s, PREFLIGHT said %s", mode,
 				       ferry_migrate_mode_name(s->mode));
 	if (s->mode == FERRY_MIGRATE_SHARED) {
-		_cleanup_free_ char *real = NULL;
 		char buf[PATH_MAX];
 		size_t l = strlen(s->shared_dir);
 		/* The images must be where the share is, nowhere else. */
@@ -777,7 +776,6 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 {
 	struct ferry_restore_opts ro = { 0 };
 	_cleanup_free_ char *cg = NULL;
-	_cleanup_free_ char *bundle = NULL;
 	bool tcp = s->tcp_established;
 	double t;
 	int status = 0;
