@@ -189,11 +189,18 @@ is_garp(const unsigned char *f, size_t n, const void *arg)
 static bool
 is_na(const unsigned char *f, size_t n, const void *arg)
 {
-	const struct ip6_hdr *ip = (const void *) (f + 14);
-	const struct nd_neighbor_advert *na = (const void *) (ip + 1);
-	const unsigned char *opt = (const unsigned char *) (na + 1);
+	/* Copied out: at offset 14 of a frame the headers are not aligned. */
+	struct ip6_hdr ipb;
+	struct nd_neighbor_advert nab;
+	const struct ip6_hdr *ip = &ipb;
+	const struct nd_neighbor_advert *na = &nab;
+	const unsigned char *opt = f + 14 + sizeof(ipb) + sizeof(nab);
 
-	if (n < 14 + sizeof(*ip) + sizeof(*na) + 8 || ip->ip6_nxt != IPPROTO_ICMPV6)
+	if (n < 14 + sizeof(*ip) + sizeof(*na) + 8)
+		return false;
+	memcpy(&ipb, f + 14, sizeof(ipb));
+	memcpy(&nab, f + 14 + sizeof(ipb), sizeof(nab));
+	if (ip->ip6_nxt != IPPROTO_ICMPV6)
 		return false;
 	return na->nd_na_type == ND_NEIGHBOR_ADVERT && ip->ip6_hlim == 255 &&
 	       (na->nd_na_flags_reserved & ND_NA_FLAG_OVERRIDE) && memcmp(&na->nd_na_target, arg, 16) == 0 &&
