@@ -230,15 +230,27 @@ apply_scheduler(const struct ferry_process *p, ferry_error_t *err)
 	if (p->sched_policy < 0 || (size_t) p->sched_policy >= ARRAY_SIZE(sched_policy_names))
 		return ferry_error_set(err, EINVAL, "scheduler: unknown policy %d", p->sched_policy);
 	name = sched_policy_names[p->sched_policy];
-	/* SCHED_DEADLINE is defined by runtime/deadline/period, which struct
-	 * ferry_process does not carry (yet): refuse rather than hand the
-	 * kernel zeros and report its bare EINVAL. */
-	if (p->sched_policy == SCHED_DEADLINE)
-		return ferry_error_set(err, EOPNOTSUPP,
-				       "scheduler: policy SCHED_DEADLINE (runtime/deadline/period) is not supported yet");
+	if (p->sched_policy == SCHED_DEADLINE) {
+		/* The kernel's own rule (sched_dl_overflow aside): 0 < runtime
+		 * <= deadline <= period (period 0: the deadline).  Checked here
+		 * so that the error names the fields, not a bare EINVAL. */
+		uint64_t period = p->sched_period ? p->sched_period : p->sched_deadline;
+		if (p->sched_runtime == 0 || p->sched_deadline < p->sched_runtime || period < p->sched_deadline)
+			return ferry_error_set(err, EINVAL,
+					       "scheduler: SCHED_DEADLINE needs 0 < runtime (%" PRIu64 ") <= deadline (%" PRIu64
+					       ") <= period (%" PRIu64 ")",
+					       p->sched_runtime, p->sched_deadline, p->sched_period);
+		attr.sched_runtime = p->sched_runtime;
+		attr.sched_deadline = p->sched_deadline;
+		attr.sched_period = p->sched_period;
+	}
 	if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
-		return ferry_error_sys(err, "scheduler: sched_setattr policy %s nice %d priority %d flags 0x%" PRIx64,
-				       name, p->sched_nice, p->sched_priority, p->sched_flags);
+		return ferry_error_sys(err, "scheduler: sched_setattr policy %s nice %d priority %d flags 0x%" PRIx64
+					    "%s",
+				       name, p->sched_nice, p->sched_priority, p->sched_flags,
+				       p->sched_policy == SCHED_DEADLINE && errno == EBUSY
+					       ? " (deadline bandwidth not available: admission control refused it)"
+					       : "");
 	return 0;
 }
 

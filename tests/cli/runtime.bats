@@ -237,3 +237,17 @@ teardown() { common_teardown; }
 	ferry delete -f "$ID"
 	assert_no_leftovers "$ID"
 }
+
+@test "scheduler SCHED_DEADLINE with runtime/deadline/period is applied; bad values are named" {
+	ARGS='["cat", "/proc/self/sched"]' make_bundle '.process.scheduler = {"policy": "SCHED_DEADLINE", "runtime": 1000000, "deadline": 10000000, "period": 10000000}'
+	run ferry run -b "$BUNDLE" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -Eq "^policy +: +6$" <<<"$output"
+	jq '.process.scheduler = {"policy": "SCHED_DEADLINE", "runtime": 20000000, "deadline": 10000000}' \
+		"$BUNDLE/config.json" >"$BUNDLE/c" && mv "$BUNDLE/c" "$BUNDLE/config.json"
+	run ferry run -b "$BUNDLE" "$ID-2"
+	[ "$status" -ne 0 ]
+	[[ $output == *"SCHED_DEADLINE needs 0 < runtime (20000000) <= deadline (10000000)"* ]]
+	assert_no_leftovers "$ID-2"
+}

@@ -316,8 +316,8 @@ test_misc_limits(void)
 	is_str(b,
 	       "ERR ioPriority IOPRIO_CLASS_BE: priority 9 out of range 0..7: Invalid argument\n"
 	       "ERR personality: unknown domain \"LINUX64\" (expected LINUX or LINUX32): Invalid argument\n"
-	       "ERR scheduler: policy SCHED_DEADLINE (runtime/deadline/period) is not supported yet: "
-	       "Operation not supported\n",
+	       "ERR scheduler: SCHED_DEADLINE needs 0 < runtime (0) <= deadline (0) <= period (0): "
+	       "Invalid argument\n",
 	       "bad ioPriority, personality and SCHED_DEADLINE are named");
 }
 
