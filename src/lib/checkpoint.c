@@ -408,9 +408,12 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 		if (stat(p, &sb) < 0)
 			continue;
 		if (S_ISDIR(sb.st_mode)) {
-			/* An empty read-only tmpfs: external too, so that CRIU
-			 * does not run tar on each (3-4 ms apiece, frozen). */
-			ferry_strv_append(&masked_keys, *m);
+			/* An empty read-only tmpfs.  For a ferry restore it can be
+			 * external too, so that CRIU does not run tar on each
+			 * (3-4 ms apiece, frozen); runc would not know the key,
+			 * so only when asked (the migration). */
+			if (o->masked_dirs_external)
+				ferry_strv_append(&masked_keys, *m);
 			continue;
 		}
 		/* dump's pairs are mountpoint:key; runc records every masked

@@ -33,6 +33,9 @@ struct ferry_checkpoint_opts {
 	int status_fd;
 	enum ferry_criu_cg_mode manage_cgroups_mode;
 	bool print_stats;
+	/* Masked directories as external mounts (key masked-dir:PATH): a
+	 * shorter freeze, but only ferry restores such an image. */
+	bool masked_dirs_external;
 	/* Called with the CRIU request right before CRIU runs, so that a
 	 * caller (the migration) can add what the CLI has no flag for: a
 	 * connected page-server socket, TLS, a notification callback. */

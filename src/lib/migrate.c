@@ -858,6 +858,7 @@ dump(struct mig *m, ferry_error_t *err)
 	 * with cgroups ignored): dumping this host's cgroup tree and values
 	 * would only lengthen the freeze. */
 	co.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
+	co.masked_dirs_external = true;
 	co.tune = tune_dump;
 	co.tune_data = m;
 	ret = ferry_container_checkpoint(m->ctx, &co, err);

@@ -6,10 +6,12 @@
 # TCP echo service on :7000 whose established connection must survive.
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-FERRY=${FERRY:-$REPO/build/ferry}
+WORK=/var/tmp/ferry-migrate-tests
+BUILT_FERRY=${FERRY:-$REPO/build/ferry}
+# the copy suite_setup makes (see there)
+FERRY=$WORK/bin/ferry
 TB=$REPO/scripts/testbed
 SIP=10.77.0.100
-WORK=/var/tmp/ferry-migrate-tests
 CERTS=$WORK/certs
 PORT=7070
 
@@ -162,7 +164,11 @@ reset_hosts() {
 }
 
 suite_setup() {
-	mkdir -p "$WORK"
+	mkdir -p "$WORK/bin"
+	# The hosts have their own /tmp and /run: a checkout there would be out
+	# of their sight, so what runs inside them is copied where they see it.
+	cp "$BUILT_FERRY" "$WORK/bin/ferry"
+	cp "$BATS_TEST_DIRNAME/hostile-peer.py" "$WORK/bin/"
 	"$TB" up >/dev/null
 	reset_hosts
 	[[ -s $CERTS/a.pem ]] || "$REPO/scripts/mkcerts" "$CERTS" a=10.77.0.11 b=10.77.0.12 >/dev/null

@@ -253,7 +253,7 @@ run_on_a() {
 @test "a peer breaking the protocol is dropped with a reason; the agent serves on" {
 	local c
 	for c in garbage unknown-type oversized out-of-order truncated bad-json; do
-		run on a python3 "$BATS_TEST_DIRNAME/hostile-peer.py" 10.77.0.12 "$PORT" "$CERTS/ca.pem" \
+		run on a python3 "$WORK/bin/hostile-peer.py" 10.77.0.12 "$PORT" "$CERTS/ca.pem" \
 			"$CERTS/a.pem" "$CERTS/a-key.pem" "$c"
 		echo "$c: $output"
 		[ "$status" -eq 0 ]
