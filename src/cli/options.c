@@ -29,6 +29,22 @@ find_long(const struct option *longopts, const char *name, size_t len)
  * are looked at: what follows "exec ID" is the command's own.  The new
  * strings live until exit, as argv does.
  */
+/* The rewritten arguments live as long as argv (until exit); kept here so
+ * that they stay reachable (LeakSanitizer in the fuzz build). */
+static char *
+keep_arg(char *a)
+{
+	static char **kept;
+	static size_t n;
+	char **t = realloc(kept, (n + 1) * sizeof(*t));
+
+	if (t == NULL)
+		return a;
+	kept = t;
+	kept[n++] = a;
+	return a;
+}
+
 void
 ferry_cli_accept_single_dash_long(int argc, char **argv, int first, const char *shortopts, const struct option *longopts)
 {
@@ -48,7 +64,7 @@ ferry_cli_accept_single_dash_long(int argc, char **argv, int first, const char *
 		eq = strchr(a + 1, '=');
 		len = eq ? (size_t) (eq - (a + 1)) : strlen(a + 1);
 		if (len > 1 && (o = find_long(longopts, a + 1, len)) != NULL) {
-			argv[i] = xasprintf("-%s", a);
+			argv[i] = keep_arg(xasprintf("-%s", a));
 			if (o->has_arg == required_argument && eq == NULL)
 				i++;
 			continue;
