@@ -21,6 +21,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -197,14 +199,135 @@ remount_with_options(const struct ferry_rootfs_ctx *c, const struct ferry_mount 
 
 /* ---- bind ------------------------------------------------------------- */
 
+/* A user namespace holding the mount's uidMappings/gidMappings, for an
+ * idmapped mount: a child unshares one, we write its maps (we hold the
+ * capabilities over it), keep a reference to it and let the child go. */
+static int
+idmap_userns(const struct ferry_mount *m, ferry_error_t *err)
+{
+	const struct {
+		const char *file;
+		const struct ferry_idmap *v;
+		size_t n;
+	} maps[] = { { "uid_map", m->uid_mappings, m->n_uid_mappings }, { "gid_map", m->gid_mappings, m->n_gid_mappings } };
+	int go[2], ready[2], fd = -1;
+	pid_t pid;
+	char c = 0;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return ferry_error_sys(err, "idmap: pipe");
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		close(go[0]);
+		close(go[1]);
+		return ferry_error_sys(err, "idmap: pipe");
+	}
+	char procpid[32] = "";
+	ssize_t n;
+
+	pid = fork();
+	if (pid == 0) {
+		/* Our pid as the mounted /proc knows it: the init may already be
+		 * in a new pid namespace while /proc is still the host's. */
+		char buf[33] = "e";
+		ssize_t l;
+		close(go[1]);
+		close(ready[0]);
+		if (unshare(CLONE_NEWUSER) == 0 && (l = readlink("/proc/self", buf + 1, sizeof(buf) - 2)) > 0) {
+			buf[0] = 'u';
+			buf[l + 1] = '\0';
+		}
+		if (write(ready[1], buf, strlen(buf)) <= 0 || read(go[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	close(ready[1]);
+	if (pid < 0) {
+		ferry_error_sys(err, "idmap: fork");
+		goto out;
+	}
+	n = read(ready[0], procpid, sizeof(procpid) - 1);
+	if (n < 2 || procpid[0] != 'u') {
+		ferry_error_set(err, EPERM, "idmap: cannot make a user namespace for the mapping");
+		goto out;
+	}
+	procpid[n] = '\0';
+	for (size_t k = 0; k < 2; k++) {
+		_cleanup_free_ char *path = xasprintf("/proc/%s/%s", procpid + 1, maps[k].file);
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		int r;
+
+		if (f == NULL) {
+			ferry_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < maps[k].n; i++)
+			fprintf(f, "%u %u %u\n", maps[k].v[i].container_id, maps[k].v[i].host_id, maps[k].v[i].size);
+		fclose(f);
+		r = ferry_write_file(path, buf, err);
+		free(buf);
+		if (r < 0) {
+			ferry_error_prefix(err, "idmap %s", maps[k].file);
+			goto out;
+		}
+	}
+	{
+		_cleanup_free_ char *ns = xasprintf("/proc/%s/ns/user", procpid + 1);
+		fd = open(ns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			ferry_error_sys(err, "idmap: %s", ns);
+	}
+out:
+	close(go[1]);
+	close(ready[0]);
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	return fd;
+}
+
+/*
+ * An idmapped bind (runtime-spec 1.2: "idmap"/"ridmap", or mappings on the
+ * mount): the kernel attaches the mapping only to a detached mount, so the
+ * source is cloned with open_tree, mapped with mount_setattr and moved
+ * onto the destination.
+ */
+static int
+bind_idmapped(const struct ferry_mount *m, int src_fd, int dst_fd, bool rec, ferry_error_t *err)
+{
+	_cleanup_close_ int tree = -1, userns = -1;
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
+
+	if (m->n_uid_mappings == 0 || m->n_gid_mappings == 0)
+		return ferry_error_set(err, EINVAL, "an idmapped mount needs uidMappings and gidMappings");
+	tree = open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0));
+	if (tree < 0)
+		return ferry_error_sys(err, "open_tree");
+	userns = idmap_userns(m, err);
+	if (userns < 0)
+		return -1;
+	attr.userns_fd = (uint64_t) userns;
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | (m->idmap_recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+		return ferry_error_sys(err, "mount_setattr MOUNT_ATTR_IDMAP (the filesystem must support idmapped mounts)");
+	if (move_mount(tree, "", dst_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return ferry_error_sys(err, "move_mount");
+	return 0;
+}
+
 static int
 bind_from_fd(const struct ferry_rootfs_ctx *c, const struct ferry_mount *m, int src_fd, int dst_fd, bool rec,
 	     ferry_error_t *err)
 {
 	_cleanup_close_ int top = -1;
 
-	if (ferry_rootfs_mount(c, NULL, src_fd, dst_fd, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
+	if (m->idmap) {
+		if (bind_idmapped(m, src_fd, dst_fd, rec, err) < 0)
+			return -1;
+	} else if (ferry_rootfs_mount(c, NULL, src_fd, dst_fd, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0) {
 		return ferry_error_sys(err, "mount");
+	}
 	top = reopen_dest(c, m, err);
 	if (top < 0)
 		return -1;
@@ -213,6 +336,15 @@ bind_from_fd(const struct ferry_rootfs_ctx *c, const struct ferry_mount *m, int 
 	 * source's flags. */
 	if (needs_remount(m) && remount_with_options(c, m, top, m->flags, err) < 0)
 		return -1;
+	/* "rro", "rnosuid", ...: the flags on every mount of the tree, which
+	 * a remount of the top one does not reach (mount_setattr, 5.12+). */
+	if (m->rec_attr_set || m->rec_attr_clr) {
+		struct mount_attr attr = { .attr_set = m->rec_attr_set, .attr_clr = m->rec_attr_clr };
+		if (mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+			_cleanup_free_ char *opts = options_text(m);
+			return ferry_error_sys(err, "mount_setattr for %s", opts);
+		}
+	}
 	return set_propagation(c, m, top, err);
 }
 

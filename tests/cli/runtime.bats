@@ -251,3 +251,32 @@ teardown() { common_teardown; }
 	[[ $output == *"SCHED_DEADLINE needs 0 < runtime (20000000) <= deadline (10000000)"* ]]
 	assert_no_leftovers "$ID-2"
 }
+
+@test "idmapped bind mount: files show through the mount's mapping; rro reaches submounts" {
+	mkdir -p "$BUNDLE/src"
+	echo hi >"$BUNDLE/src/f"
+	chown 0:0 "$BUNDLE/src/f"
+	# on-disk id = containerID of the mapping, seen as its hostID (kernel
+	# and runc semantics: a container whose user namespace maps 0 to 1000
+	# would see these files as its root's)
+	ARGS='["stat", "-c", "%u:%g", "/m/f"]' make_bundle '.mounts += [{"destination": "/m", "type": "bind", "source": "'"$BUNDLE/src"'", "options": ["bind", "idmap"], "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}], "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]'
+	run ferry run -b "$BUNDLE" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "1000:1000" ]
+	# the same without the idmap: the ids on disk
+	jq '.mounts[-1].options = ["bind"] | del(.mounts[-1].uidMappings, .mounts[-1].gidMappings)' "$BUNDLE/config.json" >"$BUNDLE/c" &&
+		mv "$BUNDLE/c" "$BUNDLE/config.json"
+	run ferry run -b "$BUNDLE" "$ID"
+	[ "${lines[-1]}" = "0:0" ]
+	# rro: read-only down the whole tree (a tmpfs mounted below the source)
+	mkdir -p "$BUNDLE/src/sub"
+	mount -t tmpfs tmpfs "$BUNDLE/src/sub"
+	jq '.mounts[-1].options = ["rbind", "rro"] | .process.args = ["sh", "-c", "touch /m/sub/x 2>&1; touch /m/y 2>&1; true"]' \
+		"$BUNDLE/config.json" >"$BUNDLE/c" && mv "$BUNDLE/c" "$BUNDLE/config.json"
+	run ferry run -b "$BUNDLE" "$ID"
+	umount "$BUNDLE/src/sub"
+	echo "$output"
+	[[ $output == *"/m/sub/x"*"Read-only"* ]]
+	[[ $output == *"/m/y"*"Read-only"* ]]
+}
