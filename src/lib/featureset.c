@@ -82,6 +82,9 @@ ferry_features_json(void)
 	json_object_set_new(lx, "apparmor",
 			    json_pack("{s:b}", "enabled", file_says_y("/sys/module/apparmor/parameters/enabled")));
 	json_object_set_new(lx, "selinux", json_pack("{s:b}", "enabled", access("/sys/fs/selinux/enforce", F_OK) == 0));
+	/* idmapped binds (open_tree + mount_setattr, 5.12+ with filesystem
+	 * support) and recursive attributes (rro...) */
+	json_object_set_new(lx, "mountExtensions", json_pack("{s:{s:b}}", "idmap", "enabled", true));
 	json_object_set_new(j, "linux", lx);
 	{
 		char ver[32];
