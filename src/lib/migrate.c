@@ -597,10 +597,12 @@ lazy_handoff(struct mig *m, ferry_error_t *err)
 	json_decref(req);
 	if (ret < 0)
 		return -1;
+	if (FAULT("src-commit", err) < 0)
+		return -1;
 	req = json_object();
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_COMMIT, req, err);
 	json_decref(req);
-	if (ret < 0 || FAULT("src-commit", err) < 0)
+	if (ret < 0)
 		return -1;
 	m->handed_off = true;
 	m->t_handoff = now_s();
