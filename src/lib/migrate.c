@@ -826,7 +826,7 @@ dump(struct mig *m, ferry_error_t *err)
 			return ferry_error_prefix(err, "pages connection");
 		if (m->mode == FERRY_MIGRATE_LAZY) {
 			if (ferry_loopback_free_port(&m->ps_port, err) < 0 ||
-			    ferry_relay_start(pt, -1, m->ps_port, &m->relay, err) < 0) {
+			    ferry_relay_start(pt, -1, m->ps_port, false, &m->relay, err) < 0) {
 				ferry_tls_close(pt);
 				return -1;
 			}
@@ -836,7 +836,7 @@ dump(struct mig *m, ferry_error_t *err)
 				return -1;
 			}
 			m->ps_fd = pair[0];
-			if (ferry_relay_start(pt, pair[1], 0, &m->relay, err) < 0) {
+			if (ferry_relay_start(pt, pair[1], 0, false, &m->relay, err) < 0) {
 				close(pair[1]);
 				ferry_tls_close(pt);
 				return -1;
@@ -1067,6 +1067,13 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 			for (size_t i = 0; i < o->n_ips; i++)
 				if (ferry_net_criu_unlock_leftovers(&o->ips[i], &e) < 0)
 					ferry_error_clear(&e);
+			/* Why: what the destination said is waiting on the control
+			 * connection (CRIU only saw the pages connection break). */
+			ferry_tls_set_timeout(m->t, 2000);
+			if (ferry_wire_expect(m->t, FERRY_MSG_RESTORED, "destination", NULL, &e) == -2) {
+				ferry_error_clear(err);
+				ferry_error_set(err, 0, "%s", e.msg);
+			}
 			ferry_error_prefix(err, "the lazy restore failed on the destination; \"%s\" runs on here "
 						"(its established TCP connections were lost)",
 					   o->id);

@@ -23,6 +23,8 @@ struct ferry_relay {
 	int stop[2]; /* a pipe: abort */
 	atomic_bool aborted;
 	atomic_bool poke;
+	atomic_bool done;
+	bool hold_bye; /* the local end's EOF waits for ferry_relay_finish() */
 	uint64_t from_peer, to_peer;
 	int err_no;
 	char err[256];
@@ -145,6 +147,7 @@ relay_main(void *arg)
 
 	if (buf == NULL) {
 		fail(r, ENOMEM, "out of memory");
+		atomic_store(&r->done, true);
 		return NULL;
 	}
 	if (r->local < 0) {
@@ -152,6 +155,7 @@ relay_main(void *arg)
 		if (r->local < 0) {
 			fail(r, ECANCELED, "aborted before CRIU listened");
 			free(buf);
+			atomic_store(&r->done, true);
 			return NULL;
 		}
 	}
@@ -167,7 +171,9 @@ relay_main(void *arg)
 		setsockopt(tfd, SOL_SOCKET, SO_RCVTIMEO, &tv0, sizeof(tv0));
 		setsockopt(tfd, SOL_SOCKET, SO_SNDTIMEO, &tv0, sizeof(tv0));
 	}
-	while (!(peer_eof && local_eof) && !atomic_load(&r->aborted)) {
+	bool bye_sent = false;
+
+	while (!(peer_eof && local_eof && bye_sent) && !atomic_load(&r->aborted)) {
 		struct pollfd p[3] = {
 			{ .fd = peer_eof ? -1 : tfd, .events = POLLIN },
 			{ .fd = local_eof ? -1 : r->local, .events = POLLIN },
@@ -181,8 +187,18 @@ relay_main(void *arg)
 			fail(r, errno, "poll");
 			break;
 		}
-		if (p[2].revents)
-			break;
+		if (p[2].revents) {
+			char c = 'x';
+			if (read(r->stop[0], &c, 1) != 1 || c != 'f')
+				break;
+			/* finish: the owner saw its CRIU end well */
+			r->hold_bye = false;
+			if (local_eof && !bye_sent) {
+				ferry_tls_shutdown_write(r->t);
+				bye_sent = true;
+			}
+			continue;
+		}
 		if (p[0].revents) {
 			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 			ssize_t n = ferry_tls_recv_some(r->t, buf, 256 << 10, &e);
@@ -211,7 +227,13 @@ relay_main(void *arg)
 			}
 			if (n == 0) {
 				local_eof = true;
-				ferry_tls_shutdown_write(r->t);
+				/* TLS's goodbye tells the other side the stream is
+				 * complete; where a CRIU that exits is not proof of that
+				 * (the destination's), the owner decides. */
+				if (!r->hold_bye) {
+					ferry_tls_shutdown_write(r->t);
+					bye_sent = true;
+				}
 				continue;
 			}
 			{
@@ -226,16 +248,36 @@ relay_main(void *arg)
 	}
 out:
 	free(buf);
-	shutdown(r->local, SHUT_RDWR);
+	if (r->err[0] || (atomic_load(&r->aborted) && !(peer_eof && local_eof))) {
+		/* A broken stream must not look like a finished one to CRIU: a
+		 * lazy dump's page server takes a plain end of its client as
+		 * "all pages served" and kills the source tree.  A reset makes
+		 * it fail (and resume the tree) instead. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(r->local, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		/* A reset needs the last reference to go, and a process forked
+		 * meanwhile (the destination's restore helper) may hold one: there
+		 * the client side (the lazy-pages daemon, the page server) is
+		 * told by an end of stream, which it cannot take for complete. */
+		if (r->hold_bye)
+			shutdown(r->local, SHUT_RDWR);
+		close(r->local);
+		r->local = -1;
+	} else {
+		shutdown(r->local, SHUT_RDWR);
+	}
 	shutdown(tfd, SHUT_RDWR);
+	atomic_store(&r->done, true);
 	return NULL;
 }
 
 int
-ferry_relay_start(ferry_tls_t *t, int local_fd, int connect_port, ferry_relay_t **out, ferry_error_t *err)
+ferry_relay_start(ferry_tls_t *t, int local_fd, int connect_port, bool hold_bye, ferry_relay_t **out,
+		  ferry_error_t *err)
 {
 	struct ferry_relay *r = xmalloc0(sizeof(*r));
 
+	r->hold_bye = hold_bye;
 	r->t = t;
 	r->local = local_fd;
 	r->port = connect_port;
@@ -272,9 +314,28 @@ ferry_relay_abort(ferry_relay_t *r)
 	if (write(r->stop[1], "x", 1) < 0) {
 		/* the pipe is ours and empty: cannot fail */
 	}
-	if (r->local >= 0)
-		shutdown(r->local, SHUT_RDWR);
+	/* The thread resets the local side itself (see relay_main's end):
+	 * a FIN here would read as a complete stream. */
 	shutdown(ferry_tls_fd(r->t), SHUT_RDWR);
+}
+
+void
+ferry_relay_finish(ferry_relay_t *r)
+{
+	if (r && write(r->stop[1], "f", 1) < 0) {
+		/* the pipe is ours: cannot fail */
+	}
+}
+
+bool
+ferry_relay_wait(ferry_relay_t *r, int timeout_ms)
+{
+	for (int i = 0; r && i < timeout_ms; i++) {
+		if (atomic_load(&r->done))
+			return true;
+		usleep(1000);
+	}
+	return r == NULL || atomic_load(&r->done);
 }
 
 int

@@ -13,6 +13,7 @@
 #ifndef FERRY_RELAY_H
 #define FERRY_RELAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -31,13 +32,21 @@ int ferry_loopback_free_port(int *port, ferry_error_t *err);
  * local_fd < 0: connect to 127.0.0.1:connect_port, retrying until it
  * listens or the relay is aborted.  t is taken over too.
  */
-int ferry_relay_start(ferry_tls_t *t, int local_fd, int connect_port, ferry_relay_t **out, ferry_error_t *err);
+int ferry_relay_start(ferry_tls_t *t, int local_fd, int connect_port, bool hold_bye, ferry_relay_t **out,
+		      ferry_error_t *err);
+/* hold_bye: when the local side ends, the TLS goodbye (which tells the
+ * peer the stream is complete) waits for this; without it, an abort (no
+ * goodbye) makes the peer see a broken stream. */
+void ferry_relay_finish(ferry_relay_t *r);
 /* Ends it now: both sockets are shut down (the peers see EOF). */
 void ferry_relay_abort(ferry_relay_t *r);
 /* Aborts, and a relay that was still waiting for a lazy dump's page
  * server connects to it and hangs up once it listens (within 5 s), so
  * that the dump fails at once instead of waiting for a client forever. */
 void ferry_relay_abort_poke(ferry_relay_t *r);
+/* True once the relay ended by itself (both directions closed, or an
+ * error), waiting at most timeout_ms. */
+bool ferry_relay_wait(ferry_relay_t *r, int timeout_ms);
 /* Waits for the end; bytes received from / sent to the TLS peer. */
 int ferry_relay_join(ferry_relay_t *r, uint64_t *from_peer, uint64_t *to_peer, ferry_error_t *err);
 

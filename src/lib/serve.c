@@ -219,7 +219,7 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 
 	if (ferry_loopback_pair(pair, err) < 0)
 		return -1;
-	if (ferry_relay_start(s->pages, pair[1], 0, &s->relay, err) < 0) {
+	if (ferry_relay_start(s->pages, pair[1], 0, true, &s->relay, err) < 0) {
 		close(pair[0]);
 		close(pair[1]);
 		return -1;
@@ -309,12 +309,17 @@ wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 	s->criu_pid = 0;
 	if (s->relay) {
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-		/* CRIU closed its end: the relay drains and ends. */
+		/* CRIU closed its end: the relay drains and ends with TLS's
+		 * goodbye, which tells the source's CRIU the stream is complete;
+		 * cut only if that does not come. */
 		if (s->ps_fd >= 0) {
 			close(s->ps_fd);
 			s->ps_fd = -1;
 		}
-		ferry_relay_abort(s->relay);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			ferry_relay_finish(s->relay);
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || !ferry_relay_wait(s->relay, 3000))
+			ferry_relay_abort(s->relay);
 		ferry_relay_join(s->relay, NULL, NULL, &e);
 		s->relay = NULL;
 	}
@@ -336,16 +341,19 @@ rollback(struct sess *s, const char *why)
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 
 	pr_warn("session %s: rolling back%s%s", s->id ? s->id : s->peer, why ? ": " : "", why ? why : "");
-	if (s->criu_pid > 0) {
-		kill(s->criu_pid, SIGKILL);
-		waitpid(s->criu_pid, NULL, 0);
-		s->criu_pid = 0;
-	}
+	/* The pages connection first, and without TLS's goodbye: the source's
+	 * CRIU must see a broken stream, not a finished one (a lazy dump
+	 * would take that for "all served" and kill the source tree). */
 	if (s->relay) {
 		ferry_relay_abort(s->relay);
 		ferry_relay_join(s->relay, NULL, NULL, &e);
 		ferry_error_clear(&e);
 		s->relay = NULL;
+	}
+	if (s->criu_pid > 0) {
+		kill(s->criu_pid, SIGKILL);
+		waitpid(s->criu_pid, NULL, 0);
+		s->criu_pid = 0;
 	}
 	if (s->restored || (s->dir && s->id)) {
 		_cleanup_close_ int dfd = s->dir ? open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;

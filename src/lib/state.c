@@ -3,6 +3,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <sys/mount.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <string.h>
@@ -147,7 +148,15 @@ fail:
 int
 ferry_container_dir_remove(struct ferry_container_dir *d, ferry_error_t *err)
 {
-	int ret = ferry_rm_rf_at(d->root_fd, d->id, err);
+	int ret;
+
+	/* A restore that died left its bind of the rootfs (restore.c's
+	 * criu-root) here: detach it, the removal does not cross mounts. */
+	if (d->path) {
+		_cleanup_free_ char *cr = xasprintf("%s/criu-root", d->path);
+		umount2(cr, MNT_DETACH | UMOUNT_NOFOLLOW);
+	}
+	ret = ferry_rm_rf_at(d->root_fd, d->id, err);
 
 	ferry_container_dir_close(d);
 	return ret;

@@ -261,11 +261,9 @@ ferry_tls_recv_some(ferry_tls_t *t, void *buf, size_t len, ferry_error_t *err)
 		ssize_t n = gnutls_record_recv(t->s, buf, len);
 		if (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN)
 			continue;
-		/* CRIU's end closing a relayed connection without TLS's goodbye
-		 * is the end of its stream, not an attack on it: the data itself
-		 * was authenticated record by record. */
-		if (n == GNUTLS_E_PREMATURE_TERMINATION)
-			return 0;
+		/* Without TLS's goodbye the peer did not end its stream, it
+		 * broke it (a relay that was aborted, a host that died): an
+		 * error, so that whoever reads on is told (relay.c). */
 		if (n < 0)
 			return tls_err(err, (int) n, "receive");
 		return n;

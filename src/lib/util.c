@@ -2,6 +2,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -259,7 +261,15 @@ ferry_rm_rf_at(int parent_fd, const char *name, ferry_error_t *err)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return ferry_error_sys(err, "unlink %s", name);
-	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Never into another mount: a bind mount left below (a restore's
+	 * criu-root is the container's rootfs) would otherwise be emptied. */
+	{
+		struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+					.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH };
+		fd = (int) syscall(SYS_openat2, parent_fd, name, &how, sizeof(how));
+	}
+	if (fd < 0 && errno == EXDEV)
+		return ferry_error_set(err, EBUSY, "%s: a mount point, left in place", name);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : ferry_error_sys(err, "open %s", name);
 	d = fdopendir(fd);

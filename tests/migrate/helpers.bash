@@ -167,7 +167,7 @@ suite_setup() {
 	mkdir -p "$WORK/bin"
 	# The hosts have their own /tmp and /run: a checkout there would be out
 	# of their sight, so what runs inside them is copied where they see it.
-	cp "$BUILT_FERRY" "$WORK/bin/ferry"
+	cp --remove-destination "$BUILT_FERRY" "$WORK/bin/ferry"
 	cp "$BATS_TEST_DIRNAME/hostile-peer.py" "$WORK/bin/"
 	"$TB" up >/dev/null
 	reset_hosts

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -101,6 +102,56 @@ test_wait_for_delete(const ferry_ctx_t *ctx)
 	ok(!exists_at("c3"), "nothing of c3 is left");
 }
 
+/* A bind mount below a directory being removed is never emptied (a dead
+ * restore's criu-root is the container's rootfs); the container's state
+ * dir is removed after detaching it. */
+static void
+test_rm_rf_stops_at_mounts(const ferry_ctx_t *ctx)
+{
+	char src[] = "/tmp/ferry-test-rmrf.XXXXXX";
+	struct ferry_container_dir d;
+	ferry_error_t e = FERRY_ERROR_INIT;
+	_cleanup_free_ char *file = NULL, *m = NULL, *m2 = NULL;
+	_cleanup_close_ int rfd = open(ctx->state_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (mkdtemp(src) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	file = xasprintf("%s/keep", src);
+	{
+		FILE *f = fopen(file, "we");
+		if (f)
+			fclose(f);
+	}
+	ok(access(file, F_OK) == 0, "a file in the tree to be bind-mounted");
+	/* plain directory tree with a bind mount inside */
+	m = xasprintf("%s/tree/mnt", ctx->state_root);
+	ferry_mkdir_p(m, 0700, &e);
+	if (mount(src, m, NULL, MS_BIND, NULL) < 0) {
+		ok(0, "bind mount: %s", strerror(errno));
+		return;
+	}
+	ok(ferry_rm_rf_at(rfd, "tree", &e) < 0 && e.errno_ == EBUSY && strstr(e.msg, "mount point"),
+	   "rm -rf refuses to cross into a mount: %s", e.msg ? e.msg : "");
+	ferry_error_clear(&e);
+	ok(access(file, F_OK) == 0, "the mounted tree's file is untouched");
+	umount2(m, MNT_DETACH);
+	ok(ferry_rm_rf_at(rfd, "tree", &e) == 0, "and removes the tree once it is unmounted");
+	/* a container dir with a leftover criu-root */
+	if (ferry_container_dir_create(ctx, "c4", &d, &e) == 0) {
+		m2 = xasprintf("%s/criu-root", d.path);
+		mkdir(m2, 0700);
+		mount(src, m2, NULL, MS_BIND, NULL);
+		ok(ferry_container_dir_remove(&d, &e) == 0, "a container dir with a restore's criu-root is removed");
+	} else {
+		ok(0, "create c4: %s", e.msg);
+	}
+	ok(access(file, F_OK) == 0, "and the rootfs behind criu-root is untouched");
+	unlink(file);
+	rmdir(src);
+}
+
 int
 main(void)
 {
@@ -114,6 +165,7 @@ main(void)
 	test_create_modes(&ctx);
 	test_open_during_delete(&ctx);
 	test_wait_for_delete(&ctx);
+	test_rm_rf_stops_at_mounts(&ctx);
 	rmdir(root);
 	return tap_done();
 }
