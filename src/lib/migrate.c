@@ -1159,9 +1159,15 @@ out_quiet:
 		if (slash) {
 			*slash = '\0';
 			pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			/* Logs of a failed migration stay (their path is in the error). */
-			if (pfd >= 0 && ret == 0)
+			/* Logs of a failed migration stay (their path is in the
+			 * error); its images are memory (tmpfs) and go. */
+			if (pfd >= 0 && ret == 0) {
 				ferry_rm_rf_at(pfd, slash + 1, &e);
+			} else if (pfd >= 0) {
+				_cleanup_close_ int wfd = openat(pfd, slash + 1, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (wfd >= 0 && m->mode != FERRY_MIGRATE_SHARED)
+					ferry_rm_rf_at(wfd, "images", &e);
+			}
 		}
 	}
 	if (m->images_fd >= 0)

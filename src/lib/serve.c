@@ -29,6 +29,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,7 @@
 
 #include <jansson.h>
 
+#include "cgroup.h"
 #include "checkpoint.h"
 #include "container.h"
 #include "criu.h"
@@ -779,6 +782,44 @@ serve_recover(const ferry_ctx_t *ctx, int rfd)
 	}
 }
 
+/*
+ * A lazy restore waits for pages the restorer itself touches.  If the
+ * lazy-pages daemon dies meanwhile (the source went away, or aborted
+ * after handing off), nothing will ever serve them and the restore would
+ * wait forever: this thread watches the daemon for the restore's duration
+ * and, when it dies, kills everything in the container's cgroup (the
+ * restoring CRIU included), so that the restore fails and rolls back.
+ */
+struct lazy_watch {
+	pthread_t th;
+	pid_t daemon;
+	char *cg_path;
+	atomic_bool stop;
+	bool reaped; /* the daemon died during the restore; status below */
+	int status;
+};
+
+static void *
+lazy_watch_main(void *arg)
+{
+	struct lazy_watch *w = arg;
+
+	while (!atomic_load(&w->stop)) {
+		if (waitpid(w->daemon, &w->status, WNOHANG) == w->daemon) {
+			_cleanup_cgroup_ ferry_cgroup_t *cg = NULL;
+			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+			w->reaped = true;
+			pr_warn("the lazy-pages daemon died during the restore: stopping the restore");
+			if (w->cg_path && ferry_cgroup_open(w->cg_path, &cg, &e) == 0)
+				ferry_cgroup_kill(cg, SIGKILL, &e);
+			return NULL;
+		}
+		usleep(10000);
+	}
+	return NULL;
+}
+
 static int
 do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 {
@@ -828,8 +869,38 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 	ro.tcp_established = tcp;
 	ro.cgroup_path = cg;
 	ro.lazy_pages = s->mode == FERRY_MIGRATE_LAZY;
-	if (ferry_container_restore(s->ctx, &ro, &status, err) < 0)
-		return -1;
+	{
+		struct lazy_watch w = { .daemon = s->criu_pid };
+		bool watching = false;
+		int r;
+
+		if (s->mode == FERRY_MIGRATE_LAZY && s->criu_pid > 0) {
+			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+			if (cg)
+				w.cg_path = xstrdup(cg);
+			else if (ferry_cgroup_path_for(s->spec->linux_.cgroups_path, s->id, &w.cg_path, &e) < 0)
+				w.cg_path = NULL;
+			watching = pthread_create(&w.th, NULL, lazy_watch_main, &w) == 0;
+		}
+		r = ferry_container_restore(s->ctx, &ro, &status, err);
+		if (watching) {
+			atomic_store(&w.stop, true);
+			pthread_join(w.th, NULL);
+		}
+		free(w.cg_path);
+		if (w.reaped) {
+			s->criu_pid = 0;
+			if (r == 0)
+				s->restored = true; /* the rollback deletes it */
+			ferry_error_clear(err);
+			return ferry_error_set(err, EPIPE,
+					       "the lazy-pages daemon died during the restore (the source stopped serving "
+					       "pages; log: %s/lazy-pages.log)",
+					       s->work);
+		}
+		if (r < 0)
+			return -1;
+	}
 	s->restored = true;
 	s->t_restored = now_s();
 	if (ferry_fault("dst-restored-exit"))
