@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -262,14 +263,28 @@ ferry_rm_rf_at(int parent_fd, const char *name, ferry_error_t *err)
 	if (errno != EISDIR && errno != EPERM)
 		return ferry_error_sys(err, "unlink %s", name);
 	/* Never into another mount: a bind mount left below (a restore's
-	 * criu-root is the container's rootfs) would otherwise be emptied. */
-	{
+	 * criu-root is the container's rootfs) would otherwise be emptied.
+	 * A mount found on the way is detached instead, then its (empty)
+	 * mount point removed. */
+	for (int tries = 0;; tries++) {
 		struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-					.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH };
+					.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS };
+		char mp[PATH_MAX];
+
+		/* The top call may name a path (the caller's own, trusted
+		 * as given); below, each step is one name. */
+		if (strchr(name, '/') != NULL) {
+			fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			break;
+		}
 		fd = (int) syscall(SYS_openat2, parent_fd, name, &how, sizeof(how));
+		if (fd >= 0 || errno != EXDEV)
+			break;
+		snprintf(mp, sizeof(mp), "/proc/self/fd/%d/%s", parent_fd, name);
+		if (tries >= 16 || umount2(mp, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+			return ferry_error_set(err, EBUSY, "%s: a mount point that cannot be detached, left in place",
+					       name);
 	}
-	if (fd < 0 && errno == EXDEV)
-		return ferry_error_set(err, EBUSY, "%s: a mount point, left in place", name);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : ferry_error_sys(err, "open %s", name);
 	d = fdopendir(fd);
