@@ -120,18 +120,18 @@ close_ns_joins(struct ferry_ns_join *j, size_t n)
 	free(j);
 }
 
-static int
-write_id_maps(pid_t pid, const struct ferry_linux *lx, ferry_error_t *err)
+int
+ferry_idmap_write(const char *proc_dir, const struct ferry_idmap *uids, size_t n_uids, const struct ferry_idmap *gids,
+		  size_t n_gids, ferry_error_t *err)
 {
 	const struct {
 		const char *file;
 		const struct ferry_idmap *m;
 		size_t n;
-	} maps[] = { { "uid_map", lx->uid_mappings, lx->n_uid_mappings },
-		     { "gid_map", lx->gid_mappings, lx->n_gid_mappings } };
+	} maps[] = { { "uid_map", uids, n_uids }, { "gid_map", gids, n_gids } };
 
 	for (size_t k = 0; k < ARRAY_SIZE(maps); k++) {
-		_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int) pid, maps[k].file);
+		_cleanup_free_ char *path = xasprintf("%s/%s", proc_dir, maps[k].file);
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *f;
@@ -140,6 +140,8 @@ write_id_maps(pid_t pid, const struct ferry_linux *lx, ferry_error_t *err)
 		if (maps[k].n == 0)
 			continue;
 		f = open_memstream(&buf, &len);
+		if (f == NULL)
+			return ferry_error_set(err, ENOMEM, "out of memory");
 		for (size_t i = 0; i < maps[k].n; i++)
 			fprintf(f, "%u %u %u\n", maps[k].m[i].container_id, maps[k].m[i].host_id, maps[k].m[i].size);
 		fclose(f);
@@ -150,6 +152,14 @@ write_id_maps(pid_t pid, const struct ferry_linux *lx, ferry_error_t *err)
 			return ferry_error_prefix(err, "user namespace %s", maps[k].file);
 	}
 	return 0;
+}
+
+static int
+write_id_maps(pid_t pid, const struct ferry_linux *lx, ferry_error_t *err)
+{
+	_cleanup_free_ char *dir = xasprintf("/proc/%d", (int) pid);
+
+	return ferry_idmap_write(dir, lx->uid_mappings, lx->n_uid_mappings, lx->gid_mappings, lx->n_gid_mappings, err);
 }
 
 /* Checks what the kernel would otherwise refuse halfway through. */

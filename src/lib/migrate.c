@@ -39,6 +39,7 @@
 
 #include <jansson.h>
 
+#include "cgroup.h"
 #include "checkpoint.h"
 #include "config.h"
 #include "container.h"
@@ -95,6 +96,7 @@ struct mig {
 	bool sync_rootfs; /* writable and not shared: synced again while frozen */
 	bool was_paused;
 	bool froze; /* we froze the cgroup (CRIU leaves it frozen on a rollback) */
+	ferry_cgroup_t *cg; /* opened before the freeze, frozen in tune_dump */
 
 	struct phase phases[MAX_PHASES];
 	size_t n_phases;
@@ -723,41 +725,6 @@ struct tune_data {
 	struct mig *m;
 };
 
-/*
- * Freezes the container's cgroup and waits until it is frozen.  Done here,
- * right before CRIU starts (not before the checkpoint's own preparations),
- * so that the freeze lasts only as long as CRIU needs it.  v1: freezer.state;
- * v2: cgroup.freeze and the "frozen" line of cgroup.events.
- */
-static int
-freeze_now(const char *dir)
-{
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	bool v2;
-
-	if (dfd < 0)
-		return -1;
-	v2 = faccessat(dfd, "freezer.state", F_OK, 0) < 0;
-	{
-		_cleanup_close_ int fd = openat(dfd, v2 ? "cgroup.freeze" : "freezer.state", O_WRONLY | O_CLOEXEC);
-		const char *val = v2 ? "1" : "FROZEN";
-		if (fd < 0 || write(fd, val, strlen(val)) < 0)
-			return -1;
-	}
-	for (int i = 0; i < 5000; i++) {
-		char buf[256];
-		_cleanup_close_ int fd = openat(dfd, v2 ? "cgroup.events" : "freezer.state", O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (n <= 0)
-			return -1;
-		buf[n] = '\0';
-		if (v2 ? strstr(buf, "frozen 1") != NULL : strncmp(buf, "FROZEN", 6) == 0)
-			return 0;
-		usleep(200);
-	}
-	return -1;
-}
-
 static void
 tune_dump(struct ferry_criu_opts *c, void *data)
 {
@@ -766,11 +733,12 @@ tune_dump(struct ferry_criu_opts *c, void *data)
 	/* Downtime starts here.  CRIU finds the cgroup frozen, keeps it so on
 	 * a rollback (thawing is then ours to decide) and kills it on success. */
 	m->t_freeze = now_s();
-	if (!m->was_paused && c->freeze_cgroup) {
-		if (freeze_now(c->freeze_cgroup) == 0)
+	if (!m->was_paused && m->cg) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (ferry_cgroup_freeze(m->cg, true, &e) == 0)
 			m->froze = true;
 		else
-			pr_warn("cannot freeze %s first; CRIU freezes it", c->freeze_cgroup);
+			pr_warn("cannot freeze first (%s); CRIU freezes it", e.msg);
 	}
 
 	c->notify_scripts = true;
@@ -851,6 +819,11 @@ dump(struct mig *m, ferry_error_t *err)
 		return 0;
 
 	phase_begin(m, "dump");
+	if (m->st->cgroup_path && !m->was_paused) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (ferry_cgroup_open(m->st->cgroup_path, &m->cg, &e) < 0)
+			pr_warn("%s; CRIU freezes it", e.msg);
+	}
 	co.id = m->o->id;
 	co.image_path = images;
 	co.work_path = work;
@@ -1183,6 +1156,7 @@ out_quiet:
 	json_decref(dest_features);
 	ferry_tls_close(m->t);
 	ferry_tls_creds_free(m->creds);
+	ferry_cgroup_free(m->cg);
 	ferry_state_free(m->st);
 	ferry_spec_free(m->spec);
 	free(m->criu);

@@ -205,11 +205,6 @@ remount_with_options(const struct ferry_rootfs_ctx *c, const struct ferry_mount 
 static int
 idmap_userns(const struct ferry_mount *m, ferry_error_t *err)
 {
-	const struct {
-		const char *file;
-		const struct ferry_idmap *v;
-		size_t n;
-	} maps[] = { { "uid_map", m->uid_mappings, m->n_uid_mappings }, { "gid_map", m->gid_mappings, m->n_gid_mappings } };
 	int go[2], ready[2], fd = -1;
 	pid_t pid;
 	char c = 0;
@@ -252,24 +247,11 @@ idmap_userns(const struct ferry_mount *m, ferry_error_t *err)
 		goto out;
 	}
 	procpid[n] = '\0';
-	for (size_t k = 0; k < 2; k++) {
-		_cleanup_free_ char *path = xasprintf("/proc/%s/%s", procpid + 1, maps[k].file);
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&buf, &len);
-		int r;
-
-		if (f == NULL) {
-			ferry_error_set(err, ENOMEM, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < maps[k].n; i++)
-			fprintf(f, "%u %u %u\n", maps[k].v[i].container_id, maps[k].v[i].host_id, maps[k].v[i].size);
-		fclose(f);
-		r = ferry_write_file(path, buf, err);
-		free(buf);
-		if (r < 0) {
-			ferry_error_prefix(err, "idmap %s", maps[k].file);
+	{
+		_cleanup_free_ char *dir = xasprintf("/proc/%s", procpid + 1);
+		if (ferry_idmap_write(dir, m->uid_mappings, m->n_uid_mappings, m->gid_mappings, m->n_gid_mappings, err) <
+		    0) {
+			ferry_error_prefix(err, "idmap");
 			goto out;
 		}
 	}

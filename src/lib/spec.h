@@ -255,6 +255,10 @@ typedef struct ferry_spec ferry_spec_t;
 int ferry_spec_parse(const char *json, size_t len, const char *name, ferry_spec_t **out, ferry_error_t *err);
 int ferry_spec_load(const char *path, ferry_spec_t **out, ferry_error_t *err);
 void ferry_spec_free(ferry_spec_t *spec);
+/* Writes uid_map and gid_map under proc_dir (/proc/PID of a process in a
+ * new user namespace), each in the single write the kernel takes. */
+int ferry_idmap_write(const char *proc_dir, const struct ferry_idmap *uids, size_t n_uids,
+		      const struct ferry_idmap *gids, size_t n_gids, ferry_error_t *err);
 #define _cleanup_spec_ __attribute__((cleanup(ferry_spec_freep)))
 void ferry_spec_freep(ferry_spec_t **spec);
 
