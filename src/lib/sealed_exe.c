@@ -100,8 +100,14 @@ ferry_sealed_exe_reexec(char *const argv[], ferry_error_t *err)
 			return ferry_error_sys(err, "protect the ferry binary: copy it to a memfd");
 		done += n;
 	}
-	if (fcntl(mfd, F_ADD_SEALS, REQUIRED_SEALS) < 0)
-		return ferry_error_sys(err, "protect the ferry binary: seal its copy");
+	/* F_SEAL_WRITE fails with EBUSY while the kernel still holds a
+	 * reference to pages of the file (the copy's pages in flight): seen
+	 * now and then in the test suite; it passes a moment later. */
+	for (int tries = 0; fcntl(mfd, F_ADD_SEALS, REQUIRED_SEALS) < 0; tries++) {
+		if (errno != EBUSY || tries >= 100)
+			return ferry_error_sys(err, "protect the ferry binary: seal its copy");
+		usleep(1000);
+	}
 	pr_debug("re-executing from a sealed copy (%lld bytes)", (long long) st.st_size);
 	/* An ELF binary runs from a close-on-exec fd (only scripts need the
 	 * fd to outlive the exec). */
