@@ -50,6 +50,11 @@ full_id() {
 # rootfs) and to its stdout (Podman's log).
 COUNTER='i=0; while :; do i=$((i+1)); echo $i >/tmp/c; echo "n $i"; sleep 0.1; done'
 
+# pm_status_is NAME STATUS: Podman's view, read afresh on every call (for wait_for)
+pm_status_is() {
+	[ "$(pm inspect --format '{{.State.Status}}' "$1")" = "$2" ]
+}
+
 counter_of() {
 	pm exec "$1" cat /tmp/c
 }
@@ -154,7 +159,7 @@ counter_above() {
 	pm unpause k
 	[ "$(ferry_status "$id")" = running ]
 	pm kill k
-	wait_for test "$(pm inspect --format '{{.State.Status}}' k)" = exited
+	wait_for pm_status_is k exited
 	[ "$(pm inspect --format '{{.State.ExitCode}}' k)" = 137 ]
 	pm rm k
 }
