@@ -2,24 +2,21 @@
 /*
  * `ferry serve`: the destination side of a live migration.
  *
- * The listener forks one process per connection.  A control connection
- * does its TLS handshake there and becomes a session: it checks the
- * request (preflight), receives the rootfs and the images into directories
- * it owns, runs CRIU (page server or lazy-pages daemon, then the restore)
- * and, on COMMIT, takes the service IPs.  A pages connection only carries
- * the session token: its process hands the socket (SCM_RIGHTS) to the
- * session through a unix socket in the session's 0700 directory and exits;
- * CRIU then runs its own mutual TLS over it.
+ * The listener forks one process per connection.  A pages connection
+ * only carries the session token: its process hands the socket
+ * (SCM_RIGHTS) to the session through a unix socket in the session's 0700
+ * directory and exits.  A control connection becomes a session of two
+ * processes (serve_ps.h): a network process that drops to nobody in an
+ * empty chroot before the TLS handshake and reads everything the peer
+ * sends, and this monitor, root, which does only what the closed set of
+ * typed requests asks: check a preflight, open the files of a transfer,
+ * run CRIU (page server or lazy-pages daemon, then the restore), take the
+ * service IPs on COMMIT.
  *
  * Until COMMIT the session owns nothing it cannot undo: a failure, ABORT,
  * or the source going away makes it kill what it restored, drop the IPs it
  * added and remove what it created.  After COMMITTED the container is this
  * host's, whatever happens to the connection.
- *
- * Not yet privilege-separated (issue 7): the session parses network input
- * as root.  The parsing is confined to wire.c/xfer.c decoders, which are
- * fuzzed, and every path from the peer is confined to the session's
- * directories.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +34,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,7 +54,9 @@
 #include "log.h"
 #include "migrate.h"
 #include "netmove.h"
+#include "privsep.h"
 #include "relay.h"
+#include "serve_ps.h"
 #include "spec.h"
 #include "state.h"
 #include "transfer.h"
@@ -82,11 +82,13 @@ on_stop(int sig)
 struct sess {
 	const ferry_ctx_t *ctx;
 	const struct ferry_serve_opts *o;
-	ferry_tls_creds_t *creds;
-	ferry_tls_t *t;
-	const char *peer;     /* address and certificate subject, for logs */
-	ferry_tls_t *pages;   /* the pages connection, until its relay starts */
-	ferry_relay_t *relay;
+	const char *peer;   /* address, then also the certificate subject, for logs */
+	char *who;
+	int sock;           /* the network process */
+	pid_t net_pid;
+	bool hello_done;
+	bool pages_ready;   /* it has the pages connection, TLS done */
+	bool relay_on;      /* and relays it to CRIU */
 	int timeout_ms;
 	char tokenhex[2 * FERRY_WIRE_TOKEN_LEN + 1];
 	char *dir; /* <work_root>/<token> */
@@ -104,12 +106,23 @@ struct sess {
 	char *rootfs;   /* absolute */
 	bool bundle_made;
 	bool in_place;
-	int rootfs_fd;
+	int rootfs_fd, images_fd;
 
 	pid_t criu_pid; /* page server or lazy-pages daemon */
 	int ps_fd;
 	bool restored;
 	bool committed;
+	/* The transfer in progress (MANIFEST to FILES_END). */
+	struct {
+		bool active, noop;
+		struct ferry_xfer_manifest m;
+		int dirfd; /* not owned */
+		size_t *need, n_need;
+		bool *wanted;
+		int fd;
+		size_t cur;
+	} x;
+
 	struct ferry_ipaddr ips[64];
 	bool ip_added[64];
 	size_t n_ips;
@@ -126,56 +139,60 @@ now_s(void)
 
 /* ---------------------------------------------------------------- helpers */
 
+/* Answers the network process. */
 static int
-b64_decode(const char *in, unsigned char **out, size_t *len)
+answer(struct sess *s, struct ferry_ps_msg *m, const int *fds, size_t nfds, ferry_error_t *err)
 {
-	size_t n = strlen(in), o = 0;
-	unsigned char *buf;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	if (n % 4 != 0)
-		return -1;
-	buf = malloc(n / 4 * 3 + 1);
-	if (buf == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const char c = in[i];
-		int v;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+')
-			v = 62;
-		else if (c == '/')
-			v = 63;
-		else if (c == '=' && i >= n - 2)
-			continue;
-		else {
-			free(buf);
-			return -1;
-		}
-		acc = acc << 6 | (uint32_t) v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (unsigned char) (acc >> bits);
-		}
-	}
-	*out = buf;
-	*len = o;
-	return 0;
+	return ferry_ps_send(s->sock, m, fds, nfds, err);
 }
 
 static int
-reply(struct sess *s, uint32_t type, json_t *j, ferry_error_t *err)
+answer_simple(struct sess *s, uint32_t type, ferry_error_t *err)
 {
-	int ret = ferry_wire_send_json(s->t, type, j ? j : json_object(), err);
-	json_decref(j ? j : NULL);
-	return ret;
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+
+	ferry_ps_init(&m, type);
+	return answer(s, &m, NULL, 0, err);
+}
+
+/* Tells the network process to act on the pages connection; it answers
+ * at once (it is waiting for our answer to its request, or draining). */
+static int
+net_ctl(struct sess *s, uint32_t type, int fd, const uint32_t *arg, ferry_error_t *err)
+{
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	if (s->sock < 0)
+		return ferry_error_set(err, EPIPE, "the network process is gone");
+	ferry_ps_init(&m, type);
+	if (arg)
+		ferry_ps_put_u32(&m, *arg);
+	if (ferry_ps_send(s->sock, &m, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, err) < 0)
+		return -1;
+	ferry_ps_free(&m);
+	r = ferry_ps_recv(s->sock, &m, err);
+	if (r != 0)
+		return r < 0 ? -1 : ferry_error_set(err, EPIPE, "the network process is gone");
+	if (m.type == SPS_CTL_DONE && ferry_ps_done(&m))
+		return 0;
+	if (m.type == SPS_CTL_FAILED && (why = ferry_ps_get_str(&m)) != NULL && ferry_ps_done(&m))
+		return ferry_error_set(err, EIO, "%s", why);
+	return ferry_error_set(err, EPROTO, "the network process answered %u to a pages command", m.type);
+}
+
+static void
+relay_end(struct sess *s, bool finish)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	uint32_t ok = finish;
+
+	if (!s->relay_on)
+		return;
+	s->relay_on = false;
+	if (net_ctl(s, finish ? SPS_CTL_RELAY_FINISH : SPS_CTL_RELAY_ABORT, -1, finish ? &ok : NULL, &e) < 0)
+		pr_warn("session %s: pages relay: %s", s->who, e.msg);
 }
 
 /* Receives the pages connection the listener hands over. */
@@ -200,12 +217,13 @@ accept_pages(struct sess *s, ferry_error_t *err)
 	if (c == NULL || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
 		return ferry_error_set(err, EPROTO, "no socket with the pages connection");
 	{
-		int fd;
+		_cleanup_close_ int fd = -1;
 		memcpy(&fd, CMSG_DATA(c), sizeof(int));
-		/* Mutual TLS on it too, with this session's peer's CA. */
-		if (ferry_tls_server(fd, s->creds, s->timeout_ms, &s->pages, err) < 0)
-			return ferry_error_prefix(err, "pages connection");
+		/* The network process does the TLS handshake (mutual, too). */
+		if (net_ctl(s, SPS_CTL_PAGES, fd, NULL, err) < 0)
+			return -1;
 	}
+	s->pages_ready = true;
 	return 0;
 }
 
@@ -220,14 +238,18 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 	char *argv[40];
 	int a = 0;
 
+	if (!s->pages_ready)
+		return ferry_error_set(err, EPROTO, "no pages connection");
 	if (ferry_loopback_pair(pair, err) < 0)
 		return -1;
-	if (ferry_relay_start(s->pages, pair[1], 0, true, &s->relay, err) < 0) {
+	if (net_ctl(s, SPS_CTL_RELAY_START, pair[1], NULL, err) < 0) {
 		close(pair[0]);
 		close(pair[1]);
 		return -1;
 	}
-	s->pages = NULL;
+	close(pair[1]);
+	s->pages_ready = false;
+	s->relay_on = true;
 	s->ps_fd = pair[0];
 	if (lazy && pipe2(status_pipe, O_CLOEXEC) < 0)
 		return ferry_error_sys(err, "pipe");
@@ -310,8 +332,7 @@ wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 		usleep(2000);
 	}
 	s->criu_pid = 0;
-	if (s->relay) {
-		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	if (s->relay_on) {
 		/* CRIU closed its end: the relay drains and ends with TLS's
 		 * goodbye, which tells the source's CRIU the stream is complete;
 		 * cut only if that does not come. */
@@ -319,12 +340,7 @@ wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 			close(s->ps_fd);
 			s->ps_fd = -1;
 		}
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			ferry_relay_finish(s->relay);
-		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || !ferry_relay_wait(s->relay, 3000))
-			ferry_relay_abort(s->relay);
-		ferry_relay_join(s->relay, NULL, NULL, &e);
-		s->relay = NULL;
+		relay_end(s, WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
@@ -343,16 +359,11 @@ rollback(struct sess *s, const char *why)
 {
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 
-	pr_warn("session %s: rolling back%s%s", s->id ? s->id : s->peer, why ? ": " : "", why ? why : "");
+	pr_warn("session %s: rolling back%s%s", s->id ? s->id : s->who, why ? ": " : "", why ? why : "");
 	/* The pages connection first, and without TLS's goodbye: the source's
 	 * CRIU must see a broken stream, not a finished one (a lazy dump
 	 * would take that for "all served" and kill the source tree). */
-	if (s->relay) {
-		ferry_relay_abort(s->relay);
-		ferry_relay_join(s->relay, NULL, NULL, &e);
-		ferry_error_clear(&e);
-		s->relay = NULL;
-	}
+	relay_end(s, false);
 	if (s->criu_pid > 0) {
 		kill(s->criu_pid, SIGKILL);
 		waitpid(s->criu_pid, NULL, 0);
@@ -391,34 +402,35 @@ rollback(struct sess *s, const char *why)
 /* ---------------------------------------------------------------- steps */
 
 static int
-do_hello(struct sess *s, ferry_error_t *err)
+do_hello(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 {
-	json_t *h = NULL;
-	int64_t v = 0;
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+	_cleanup_free_ char *subject = ferry_ps_get_str(req);
 	char self[256] = "?";
 	struct ferry_criu_version cv = { 0 };
 	_cleanup_free_ char *cvs = NULL;
-	int ret;
+	uint32_t feat = 0;
 
-	if (ferry_wire_expect(s->t, FERRY_MSG_HELLO, "source", &h, err) < 0)
-		return -1;
-	ret = ferry_wire_get_int(h, "version", true, 0, 65535, &v, err);
-	json_decref(h);
-	if (ret < 0)
-		return -1;
-	if (v != FERRY_WIRE_VERSION)
-		return ferry_error_set(err, EPROTO, "the source speaks protocol %" PRId64 ", this host %d", v,
-				       FERRY_WIRE_VERSION);
+	if (!ferry_ps_done(req) || subject == NULL)
+		return ferry_error_set(err, EPROTO, "HELLO: malformed");
+	free(s->who);
+	s->who = xasprintf("%s (%s)", s->peer, subject);
 	if (ferry_criu_require(s->ctx, &s->criu, &cv, err) < 0)
 		return -1;
 	cvs = xasprintf("%d.%d.%d", cv.major, cv.minor, cv.sublevel);
 	gethostname(self, sizeof(self) - 1);
-	return reply(s, FERRY_MSG_HELLO_OK,
-		     json_pack("{s:i, s:s, s:s, s:s, s:{s:b, s:b, s:b}}", "version", FERRY_WIRE_VERSION, "host", self,
-			       "token", s->tokenhex, "criu", cvs, "features", "lazy_pages",
-			       ferry_host_has_userfaultfd(), "mem_track", ferry_host_has_soft_dirty(), "pipe_max_ok",
-			       ferry_host_raise_pipe_max_size() == 0),
-		     err);
+	if (ferry_host_has_userfaultfd())
+		feat |= SPS_FEATURE_LAZY;
+	if (ferry_host_has_soft_dirty())
+		feat |= SPS_FEATURE_MEM_TRACK;
+	if (ferry_host_raise_pipe_max_size() == 0)
+		feat |= SPS_FEATURE_PIPE_MAX_OK;
+	ferry_ps_init(&m, SPS_HELLO_OK);
+	ferry_ps_put_str(&m, self);
+	ferry_ps_put_str(&m, cvs);
+	ferry_ps_put_u32(&m, feat);
+	ferry_ps_put_str(&m, s->tokenhex);
+	return answer(s, &m, NULL, 0, err);
 }
 
 static bool
@@ -434,16 +446,14 @@ container_exists(struct sess *s, const char *id)
 }
 
 static int
-check_cpu(struct sess *s, const char *cpu64, ferry_error_t *err)
+check_cpu(struct sess *s, const void *img, size_t len, ferry_error_t *err)
 {
-	_cleanup_free_ unsigned char *img = NULL;
 	_cleanup_free_ char *dir = xasprintf("%s/cpuinfo", s->dir);
 	_cleanup_close_ int fd = -1;
 	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
-	size_t len;
 
-	if (b64_decode(cpu64, &img, &len) < 0 || len == 0 || len > (1 << 20))
-		return ferry_error_set(err, EPROTO, "\"cpuinfo\": not base64");
+	if (len == 0 || len > (1 << 20))
+		return ferry_error_set(err, EPROTO, "cpuinfo: %zu bytes", len);
 	if (ferry_mkdir_p(dir, 0700, err) < 0)
 		return -1;
 	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -460,26 +470,35 @@ check_cpu(struct sess *s, const char *cpu64, ferry_error_t *err)
 }
 
 static int
-do_preflight(struct sess *s, const json_t *req, ferry_error_t *err)
+do_preflight(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 {
-	const char *id, *config, *rootfs, *bundle, *mode, *shared, *cpu;
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+	_cleanup_free_ char *id = NULL, *config = NULL, *rootfs = NULL, *bundle = NULL, *shared = NULL;
+	const void *cpu;
+	size_t cpu_len;
+	uint32_t mode;
 	const char *plan;
-	bool tcp = false;
+	bool tcp;
 	struct stat sb;
 
-	if (ferry_wire_get_str(req, "id", true, &id, err) < 0 || ferry_wire_get_str(req, "config", true, &config, err) < 0 ||
-	    ferry_wire_get_str(req, "rootfs", true, &rootfs, err) < 0 ||
-	    ferry_wire_get_str(req, "bundle", true, &bundle, err) < 0 ||
-	    ferry_wire_get_str(req, "mode", true, &mode, err) < 0 ||
-	    ferry_wire_get_str(req, "shared_dir", false, &shared, err) < 0 ||
-	    ferry_wire_get_str(req, "cpuinfo", true, &cpu, err) < 0 || ferry_wire_get_bool(req, "tcp_established", &tcp, err) < 0)
-		return ferry_error_prefix(err, "PREFLIGHT");
+	if (s->id)
+		return ferry_error_set(err, EPROTO, "PREFLIGHT twice");
+	id = ferry_ps_get_str(req);
+	mode = ferry_ps_get_u32(req);
+	tcp = ferry_ps_get_u32(req) != 0;
+	config = ferry_ps_get_str(req);
+	rootfs = ferry_ps_get_str(req);
+	bundle = ferry_ps_get_str(req);
+	shared = ferry_ps_get_str(req);
+	cpu = ferry_ps_get_bytes(req, &cpu_len);
+	if (!ferry_ps_done(req) || !id || !config || !rootfs || !bundle || !cpu)
+		return ferry_error_set(err, EPROTO, "PREFLIGHT: malformed");
 	if (!ferry_id_valid(id))
 		return ferry_error_set(err, EINVAL, "invalid container id \"%s\"", id);
+	if (mode != FERRY_MIGRATE_LAZY && mode != FERRY_MIGRATE_STOP_COPY && mode != FERRY_MIGRATE_SHARED)
+		return ferry_error_set(err, EPROTO, "PREFLIGHT: mode %u cannot be asked of a destination", mode);
 	s->id = xstrdup(id);
-	if (ferry_migrate_mode_parse(mode, &s->mode, err) < 0 || s->mode == FERRY_MIGRATE_AUTO ||
-	    s->mode == FERRY_MIGRATE_PRE_COPY)
-		return ferry_error_set(err, EPROTO, "mode \"%s\" cannot be asked of a destination", mode);
+	s->mode = (enum ferry_migrate_mode) mode;
 	s->tcp_established = tcp;
 	if (container_exists(s, id))
 		return ferry_error_set(err, EEXIST, "a container \"%s\" already exists here", id);
@@ -506,7 +525,9 @@ do_preflight(struct sess *s, const json_t *req, ferry_error_t *err)
 		return ferry_error_set(err, ENOTSUP,
 				       "lazy pages do not work on this host (userfaultfd, or fs.pipe-max-size < 4 MiB "
 				       "and not raisable: sysctl -w fs.pipe-max-size=4194304)");
-	if (check_cpu(s, cpu, err) < 0)
+	if (rootfs[0] != '/' || bundle[0] != '/')
+		return ferry_error_set(err, EINVAL, "the source's rootfs and bundle must be absolute paths");
+	if (check_cpu(s, cpu, cpu_len, err) < 0)
 		return -1;
 	s->src_rootfs = xstrdup(rootfs);
 	s->src_bundle = xstrdup(bundle);
@@ -534,7 +555,9 @@ do_preflight(struct sess *s, const json_t *req, ferry_error_t *err)
 	}
 	if (ferry_fault("dst-preflight"))
 		return ferry_error_set(err, EIO, "fault injected at dst-preflight");
-	return reply(s, FERRY_MSG_PREFLIGHT_OK, json_pack("{s:s}", "rootfs", plan), err);
+	ferry_ps_init(&m, SPS_PREFLIGHT_OK);
+	ferry_ps_put_str(&m, plan);
+	return answer(s, &m, NULL, 0, err);
 }
 
 /* The bundle directory this host keeps for a received container. */
@@ -569,55 +592,51 @@ make_bundle(struct sess *s, ferry_error_t *err)
 	return 0;
 }
 
-static int
-recv_noop(struct sess *s, ferry_error_t *err)
+static void
+xfer_reset(struct sess *s)
 {
-	json_t *done = NULL;
-
-	if (reply(s, FERRY_MSG_NEED, json_pack("{s:[], s:i}", "files", "bytes", 0), err) < 0 ||
-	    ferry_wire_expect(s->t, FERRY_MSG_FILES_DONE, "source", &done, err) < 0)
-		return -1;
-	json_decref(done);
-	return reply(s, FERRY_MSG_SYNCED, NULL, err);
+	if (s->x.fd >= 0)
+		close(s->x.fd);
+	ferry_xfer_manifest_free(&s->x.m);
+	free(s->x.need);
+	free(s->x.wanted);
+	memset(&s->x, 0, sizeof(s->x));
+	s->x.fd = -1;
+	s->x.dirfd = -1;
 }
 
+/* Where a tree goes, and which of its files to ask for (none: noop). */
 static int
-do_manifest(struct sess *s, const json_t *msg, ferry_error_t *err)
+xfer_plan(struct sess *s, uint32_t tree, bool final, bool *prune, ferry_error_t *err)
 {
-	const char *tree;
-	bool final = false;
-	struct ferry_transfer_stats st;
-
-	if (ferry_wire_get_str(msg, "tree", true, &tree, err) < 0 || ferry_wire_get_bool(msg, "final", &final, err) < 0)
-		return ferry_error_prefix(err, "MANIFEST");
-	if (s->id == NULL)
-		return ferry_error_set(err, EPROTO, "MANIFEST before PREFLIGHT");
-	if (strcmp(tree, "images") == 0) {
-		_cleanup_close_ int fd = -1;
+	if (tree == SPS_TREE_IMAGES) {
 		if (s->images == NULL || s->mode == FERRY_MIGRATE_SHARED)
 			return ferry_error_set(err, EPROTO, "images before DUMP");
-		fd = open(s->images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return ferry_error_sys(err, "%s", s->images);
+		if (s->images_fd < 0) {
+			s->images_fd = open(s->images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (s->images_fd < 0)
+				return ferry_error_sys(err, "%s", s->images);
+		}
+		s->x.dirfd = s->images_fd;
 		/* No prune: the page server already wrote the memory here. */
-		return ferry_transfer_recv_tree(s->t, fd, msg, false, 0, &st, err);
+		*prune = false;
+		return 0;
 	}
-	if (strcmp(tree, "rootfs") != 0)
-		return ferry_error_set(err, EPROTO, "MANIFEST of an unknown tree \"%s\"", tree);
+	if (tree != SPS_TREE_ROOTFS)
+		return ferry_error_set(err, EPROTO, "MANIFEST of tree %u", tree);
 	if (s->mode == FERRY_MIGRATE_SHARED)
 		return ferry_error_set(err, EPROTO, "rootfs sent in shared mode");
 	if (!final && !s->bundle && s->spec->root_readonly) {
-		_cleanup_manifest_ struct ferry_xfer_manifest m = { 0 };
 		_cleanup_close_ int fd = open(s->src_rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		bool same = false;
-		if (fd >= 0 && ferry_xfer_manifest_from_json(json_object_get(msg, "manifest"), &m, err) == 0 &&
-		    ferry_xfer_matches(fd, &m, &same, err) == 0 && same) {
+		if (fd >= 0 && ferry_xfer_matches(fd, &s->x.m, &same, err) == 0 && same) {
 			s->in_place = true;
 			s->rootfs = xstrdup(s->src_rootfs);
 			pr_info("%s: rootfs %s already here, not sent", s->id, s->rootfs);
 			if (make_bundle(s, err) < 0)
 				return -1;
-			return recv_noop(s, err);
+			s->x.noop = true;
+			return 0;
 		}
 		if (ferry_error_isset(err))
 			pr_info("%s: rootfs %s not usable in place: %s", s->id, s->src_rootfs, err->msg);
@@ -625,8 +644,12 @@ do_manifest(struct sess *s, const json_t *msg, ferry_error_t *err)
 			pr_info("%s: rootfs %s differs here: copying it", s->id, s->src_rootfs);
 		ferry_error_clear(err);
 	}
-	if (s->in_place)
-		return final ? recv_noop(s, err) : ferry_error_set(err, EPROTO, "rootfs sent twice");
+	if (s->in_place) {
+		if (!final)
+			return ferry_error_set(err, EPROTO, "rootfs sent twice");
+		s->x.noop = true;
+		return 0;
+	}
 	if (make_bundle(s, err) < 0)
 		return -1;
 	if (s->rootfs_fd < 0) {
@@ -634,7 +657,91 @@ do_manifest(struct sess *s, const json_t *msg, ferry_error_t *err)
 		if (s->rootfs_fd < 0)
 			return ferry_error_sys(err, "%s", s->rootfs);
 	}
-	return ferry_transfer_recv_tree(s->t, s->rootfs_fd, msg, true, 0, &st, err);
+	s->x.dirfd = s->rootfs_fd;
+	*prune = true;
+	return 0;
+}
+
+static int
+do_manifest(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
+{
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+	uint32_t tree = ferry_ps_get_u32(req);
+	bool final = ferry_ps_get_u32(req) != 0, prune = false;
+	uint64_t need_bytes = 0;
+
+	if (s->x.active)
+		return ferry_error_set(err, EPROTO, "MANIFEST inside a transfer");
+	if (s->id == NULL)
+		return ferry_error_set(err, EPROTO, "MANIFEST before PREFLIGHT");
+	xfer_reset(s);
+	if (ferry_ps_get_manifest(req, &s->x.m, err) < 0)
+		return -1;
+	if (!ferry_ps_done(req))
+		return ferry_error_set(err, EPROTO, "MANIFEST: malformed");
+	if (xfer_plan(s, tree, final, &prune, err) < 0)
+		return -1;
+	if (!s->x.noop &&
+	    ferry_xfer_prepare(s->x.dirfd, &s->x.m, prune, &s->x.need, &s->x.n_need, &need_bytes, err) < 0)
+		return -1;
+	s->x.wanted = xmalloc0(s->x.m.n * sizeof(*s->x.wanted));
+	s->x.active = true;
+	ferry_ps_init(&m, SPS_NEED);
+	ferry_ps_put_u64(&m, need_bytes);
+	ferry_ps_put_u32(&m, (uint32_t) s->x.n_need);
+	for (size_t i = 0; i < s->x.n_need; i++) {
+		s->x.wanted[s->x.need[i]] = true;
+		ferry_ps_put_u32(&m, (uint32_t) s->x.need[i]);
+	}
+	return answer(s, &m, NULL, 0, err);
+}
+
+/* A descriptor for one asked-for file, to be written by the network
+ * process; we keep ours to check and finish the file. */
+static int
+do_file_open(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
+{
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+	uint32_t idx = ferry_ps_get_u32(req);
+
+	if (!ferry_ps_done(req) || !s->x.active || s->x.fd >= 0 || idx >= s->x.m.n || !s->x.wanted[idx])
+		return ferry_error_set(err, EPROTO, "FILE_OPEN of entry %u: not asked for, or out of order", idx);
+	s->x.fd = ferry_xfer_recv_open(s->x.dirfd, &s->x.m.v[idx], err);
+	if (s->x.fd < 0)
+		return -1;
+	s->x.cur = idx;
+	ferry_ps_init(&m, SPS_FD);
+	return answer(s, &m, &s->x.fd, 1, err);
+}
+
+static int
+do_file_done(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
+{
+	uint32_t idx = ferry_ps_get_u32(req);
+	uint64_t written = ferry_ps_get_u64(req);
+	int r;
+
+	if (!ferry_ps_done(req) || !s->x.active || s->x.fd < 0 || idx != s->x.cur)
+		return ferry_error_set(err, EPROTO, "FILE_DONE of entry %u: not the open one", idx);
+	r = ferry_xfer_recv_finish(s->x.fd, &s->x.m.v[idx], written, err);
+	close(s->x.fd);
+	s->x.fd = -1;
+	s->x.wanted[idx] = false; /* each file once */
+	return r < 0 ? -1 : answer_simple(s, SPS_OK, err);
+}
+
+static int
+do_files_end(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
+{
+	if (!ferry_ps_done(req) || !s->x.active || s->x.fd >= 0)
+		return ferry_error_set(err, EPROTO, "FILES_END outside a transfer");
+	for (size_t i = 0; i < s->x.n_need; i++)
+		if (s->x.wanted[s->x.need[i]])
+			return ferry_error_set(err, EPROTO, "%s: asked for, never sent", s->x.m.v[s->x.need[i]].path);
+	if (!s->x.noop && ferry_xfer_finish_dirs(s->x.dirfd, &s->x.m, err) < 0)
+		return -1;
+	xfer_reset(s);
+	return answer_simple(s, SPS_OK, err);
 }
 
 /* config.json of the bundle: the source's, with this host's rootfs. */
@@ -659,17 +766,16 @@ write_config(struct sess *s, ferry_error_t *err)
 }
 
 static int
-do_dump(struct sess *s, const json_t *msg, ferry_error_t *err)
+do_dump(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 {
-	const char *mode, *images;
+	_cleanup_free_ char *images = ferry_ps_get_str(req);
 
-	if (ferry_wire_get_str(msg, "mode", true, &mode, err) < 0 || ferry_wire_get_str(msg, "images", false, &images, err) < 0)
-		return ferry_error_prefix(err, "DUMP");
+	if (!ferry_ps_done(req))
+		return ferry_error_set(err, EPROTO, "DUMP: malformed");
 	if (s->id == NULL)
 		return ferry_error_set(err, EPROTO, "DUMP before PREFLIGHT");
-	if (strcmp(mode, ferry_migrate_mode_name(s->mode)) != 0)
-		return ferry_error_set(err, EPROTO, "DUMP in mode %s, PREFLIGHT said %s", mode,
-				       ferry_migrate_mode_name(s->mode));
+	if (s->images != NULL || s->x.active)
+		return ferry_error_set(err, EPROTO, "DUMP twice, or inside a transfer");
 	if (s->mode == FERRY_MIGRATE_SHARED) {
 		char buf[PATH_MAX];
 		size_t l = strlen(s->shared_dir);
@@ -683,7 +789,7 @@ do_dump(struct sess *s, const json_t *msg, ferry_error_t *err)
 		s->work = xasprintf("%s/work", s->dir);
 		if (ferry_mkdir_p(s->work, 0700, err) < 0)
 			return -1;
-		return reply(s, FERRY_MSG_DUMP_READY, NULL, err);
+		return answer_simple(s, SPS_DUMP_READY, err);
 	}
 	if (s->bundle == NULL && make_bundle(s, err) < 0)
 		return -1;
@@ -700,7 +806,7 @@ do_dump(struct sess *s, const json_t *msg, ferry_error_t *err)
 		return -1;
 	if (ferry_fault("dst-dump"))
 		return ferry_error_set(err, EIO, "fault injected at dst-dump");
-	return reply(s, FERRY_MSG_DUMP_READY, NULL, err);
+	return answer_simple(s, SPS_DUMP_READY, err);
 }
 
 /* "uncommitted": the container id, then each service IP added, a line each. */
@@ -821,32 +927,21 @@ lazy_watch_main(void *arg)
 }
 
 static int
-do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
+restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, ferry_error_t *err)
 {
 	struct ferry_restore_opts ro = { 0 };
 	_cleanup_free_ char *cg = NULL;
-	bool tcp = s->tcp_established;
-	double t;
 	int status = 0;
 
-	json_t *ips = json_object_get(msg, "ips"), *v;
-	size_t i;
-
-	if (ferry_wire_get_bool(msg, "tcp_established", &tcp, err) < 0)
-		return ferry_error_prefix(err, "RESTORE");
-	if (ips && (!json_is_array(ips) || json_array_size(ips) > 64))
-		return ferry_error_set(err, EPROTO, "RESTORE: \"ips\" is not a list of at most 64 addresses");
-	if (s->images == NULL)
-		return ferry_error_set(err, EPROTO, "RESTORE before DUMP");
 	if (s->mode == FERRY_MIGRATE_STOP_COPY && wait_criu(s, s->timeout_ms, "page-server.log", err) < 0)
 		return ferry_error_prefix(err, "receiving memory");
 	if (s->mode == FERRY_MIGRATE_LAZY && spawn_criu_pages(s, err) < 0)
 		return -1;
 	/* The restored sockets bind to these: here before the restore, not
 	 * announced before COMMIT. */
-	json_array_foreach (ips, i, v) {
-		if (!json_is_string(v) || ferry_ipaddr_parse(json_string_value(v), &s->ips[i], err) < 0)
-			return ferry_error_prefix(err, "RESTORE: ips[%zu]", i);
+	for (uint32_t i = 0; i < n_ips; i++) {
+		if (ips[i] == NULL || ferry_ipaddr_parse(ips[i], &s->ips[i], err) < 0)
+			return ferry_error_prefix(err, "RESTORE: ips[%u]", i);
 		s->n_ips = i + 1;
 		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
 			return -1;
@@ -859,7 +954,7 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 		return -1;
 	if (s->o->cgroup_parent)
 		cg = xasprintf("%s/%s", s->o->cgroup_parent, s->id);
-	t = now_s();
+	*tp = now_s();
 	ro.id = s->id;
 	ro.bundle = s->bundle;
 	ro.image_path = s->images;
@@ -905,17 +1000,53 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 	s->t_restored = now_s();
 	if (ferry_fault("dst-restored-exit"))
 		_exit(99); /* an agent dying at the worst moment (tests) */
-	return reply(s, FERRY_MSG_RESTORED,
-		     json_pack("{s:I}", "restore_ms", (json_int_t) ((s->t_restored - t) * 1000.0)), err);
+	return 0;
 }
 
 static int
-do_commit(struct sess *s, const json_t *msg, ferry_error_t *err)
+do_restore(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 {
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+	bool tcp = ferry_ps_get_u32(req) != 0;
+	uint32_t n_ips = ferry_ps_get_u32(req);
+	char *ips[64] = { NULL };
+	double t = 0;
+	int ret = -1;
+
+	if (n_ips > 64)
+		return ferry_error_set(err, EPROTO, "RESTORE: %u addresses, at most 64", n_ips);
+	for (uint32_t i = 0; i < n_ips; i++)
+		ips[i] = ferry_ps_get_str(req);
+	if (!ferry_ps_done(req)) {
+		ferry_error_set(err, EPROTO, "RESTORE: malformed");
+		goto out;
+	}
+	if (s->images == NULL || s->x.active || s->restored) {
+		ferry_error_set(err, EPROTO, "RESTORE before DUMP, inside a transfer, or twice");
+		goto out;
+	}
+	ret = restore(s, tcp, ips, n_ips, &t, err);
+	if (ret == 0) {
+		ferry_ps_init(&m, SPS_RESTORED);
+		ferry_ps_put_u64(&m, (uint64_t) ((s->t_restored - t) * 1000.0));
+		ret = answer(s, &m, NULL, 0, err);
+	}
+out:
+	for (uint32_t i = 0; i < n_ips; i++)
+		free(ips[i]);
+	return ret;
+}
+
+
+static int
+do_commit(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
+{
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
 	double t = now_s();
 
-	(void) msg;
-	if (!s->restored)
+	if (!ferry_ps_done(req))
+		return ferry_error_set(err, EPROTO, "COMMIT: malformed");
+	if (!s->restored || s->committed)
 		return ferry_error_set(err, EPROTO, "COMMIT before RESTORED");
 	for (size_t i = 0; i < s->n_ips; i++)
 		if (ferry_net_announce(&s->ips[i], 1, err) < 0) {
@@ -930,7 +1061,9 @@ do_commit(struct sess *s, const json_t *msg, ferry_error_t *err)
 		if (dfd >= 0)
 			unlinkat(dfd, "uncommitted", 0);
 	}
-	if (reply(s, FERRY_MSG_COMMITTED, json_pack("{s:I}", "ip_ms", (json_int_t) ((now_s() - t) * 1000.0)), err) < 0)
+	ferry_ps_init(&m, SPS_COMMITTED);
+	ferry_ps_put_u64(&m, (uint64_t) ((now_s() - t) * 1000.0));
+	if (answer(s, &m, NULL, 0, err) < 0)
 		return -1;
 	/* One announcement went out before the answer; repeat it for
 	 * neighbours that missed it, after, so it costs no downtime. */
@@ -946,6 +1079,7 @@ static int
 do_postcopy(struct sess *s, ferry_error_t *err)
 {
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
 	bool ok;
 
 	ok = wait_criu(s, -1, "lazy-pages.log", &e) == 0;
@@ -956,10 +1090,11 @@ do_postcopy(struct sess *s, ferry_error_t *err)
 		s->committed = false;
 		rollback(s, "post-copy failed");
 	}
-	return reply(s, FERRY_MSG_POSTCOPY_DONE,
-		     json_pack("{s:b, s:I, s:s*}", "ok", ok, "ms", (json_int_t) ((now_s() - s->t_restored) * 1000.0),
-			       "error", ok ? NULL : e.msg),
-		     err);
+	ferry_ps_init(&m, SPS_POSTCOPY);
+	ferry_ps_put_u32(&m, ok);
+	ferry_ps_put_u64(&m, (uint64_t) ((now_s() - s->t_restored) * 1000.0));
+	ferry_ps_put_str(&m, ok ? NULL : e.msg);
+	return answer(s, &m, NULL, 0, err);
 }
 
 static void
@@ -969,18 +1104,17 @@ session_free(struct sess *s)
 		kill(s->criu_pid, SIGKILL);
 		waitpid(s->criu_pid, NULL, 0);
 	}
-	if (s->relay) {
-		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-		ferry_relay_abort(s->relay);
-		ferry_relay_join(s->relay, NULL, NULL, &e);
-	}
-	ferry_tls_close(s->pages);
+	relay_end(s, false);
+	xfer_reset(s);
 	if (s->pages_listen >= 0)
 		close(s->pages_listen);
 	if (s->ps_fd >= 0)
 		close(s->ps_fd);
 	if (s->rootfs_fd >= 0)
 		close(s->rootfs_fd);
+	if (s->images_fd >= 0)
+		close(s->images_fd);
+	free(s->who);
 	ferry_spec_free(s->spec);
 	json_decref(s->config);
 	free(s->criu);
@@ -1022,23 +1156,139 @@ session_cleanup_dir(struct sess *s, bool ok)
 		ferry_rm_rf_at(rfd, s->tokenhex, &e);
 		return;
 	}
-	pr_warn("session %s: CRIU logs kept in %s/%s/work", s->id ? s->id : s->peer, root, s->tokenhex);
+	pr_warn("session %s: CRIU logs kept in %s/%s/work", s->id ? s->id : s->who, root, s->tokenhex);
+}
+
+/* Starts the network process on the control connection fd. */
+static int
+start_net(struct sess *s, ferry_tls_creds_t *creds, int fd, ferry_error_t *err)
+{
+	_cleanup_free_ char *empty = xasprintf("%s/net", s->dir);
+	pid_t monitor = getpid();
+	int sv[2];
+
+	/* Its root: empty, root's, and nobody may write it. */
+	if (mkdir(empty, 0555) < 0 || chmod(empty, 0555) < 0)
+		return ferry_error_sys(err, "%s", empty);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return ferry_error_sys(err, "socketpair");
+	s->net_pid = fork();
+	if (s->net_pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return ferry_error_sys(err, "fork");
+	}
+	if (s->net_pid == 0) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		const int keep[] = { fd, sv[1] };
+		/* Nothing of the monitor's state is touched from here on. */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		if (ferry_ps_drop_privileges(empty, keep, ARRAY_SIZE(keep), &e) < 0) {
+			pr_err("%s: %s", s->peer, e.msg);
+			_exit(2);
+		}
+		/* After the drop (a change of uid clears it): it dies with
+		 * the monitor. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
+			_exit(2);
+		_exit(ferry_serve_net_main(sv[1], fd, creds, s->timeout_ms, s->peer));
+	}
+	close(sv[1]);
+	s->sock = sv[0];
+	return 0;
+}
+
+static void
+stop_net(struct sess *s)
+{
+	int status;
+
+	if (s->sock >= 0) {
+		close(s->sock);
+		s->sock = -1;
+	}
+	if (s->net_pid > 0) {
+		/* It ends at our EOF; a stuck one does not hold the session. */
+		for (int i = 0; i < 500; i++) {
+			pid_t r = waitpid(s->net_pid, &status, WNOHANG);
+			if (r == s->net_pid || (r < 0 && errno != EINTR)) {
+				s->net_pid = 0;
+				return;
+			}
+			usleep(2000);
+		}
+		kill(s->net_pid, SIGKILL);
+		waitpid(s->net_pid, &status, 0);
+		s->net_pid = 0;
+	}
+}
+
+/* One request of the network process; *bye once the session is done. */
+static int
+handle(struct sess *s, struct ferry_ps_msg *req, bool *bye, ferry_error_t *err)
+{
+	switch (req->type) {
+	case SPS_HELLO:
+		if (s->hello_done)
+			return ferry_error_set(err, EPROTO, "HELLO twice");
+		s->hello_done = true;
+		return do_hello(s, req, err);
+	case SPS_PREFLIGHT:
+		return do_preflight(s, req, err);
+	case SPS_MANIFEST:
+		return do_manifest(s, req, err);
+	case SPS_FILE_OPEN:
+		return do_file_open(s, req, err);
+	case SPS_FILE_DONE:
+		return do_file_done(s, req, err);
+	case SPS_FILES_END:
+		return do_files_end(s, req, err);
+	case SPS_DUMP:
+		return do_dump(s, req, err);
+	case SPS_RESTORE:
+		return do_restore(s, req, err);
+	case SPS_COMMIT:
+		if (do_commit(s, req, err) < 0)
+			return -1;
+		return s->mode == FERRY_MIGRATE_LAZY ? do_postcopy(s, err) : 0;
+	case SPS_BYE:
+		if (!ferry_ps_done(req))
+			return ferry_error_set(err, EPROTO, "BYE: malformed");
+		if (s->id && !s->committed && s->restored)
+			return ferry_error_set(err, EPROTO, "BYE before COMMIT");
+		*bye = true;
+		return answer_simple(s, SPS_OK, err);
+	case SPS_FAIL: {
+		/* The source gave up, or broke the protocol (the network
+		 * process told it so).  ECANCELED: not answered, the network
+		 * process waits for nothing but our end. */
+		bool by_source = ferry_ps_get_u32(req) != 0;
+		_cleanup_free_ char *why = ferry_ps_get_str(req);
+		if (!ferry_ps_done(req) || why == NULL)
+			return ferry_error_set(err, EPROTO, "FAIL: malformed");
+		return ferry_error_set(err, ECANCELED, "%s%s", by_source ? "" : "refused: ", why);
+	}
+	default:
+		/* Not one of ours: the network process is broken or not ours. */
+		return ferry_error_set(err, EPROTO, "unknown request %u from the network process", req->type);
+	}
 }
 
 static int
-session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_creds_t *creds, ferry_tls_t *t,
-	const char *peer)
+session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_creds_t *creds, int fd, const char *peer)
 {
-	struct sess ss = { .ctx = ctx, .o = o, .creds = creds, .t = t, .peer = peer, .pages_listen = -1, .ps_fd = -1,
-			   .rootfs_fd = -1 };
+	struct sess ss = { .ctx = ctx, .o = o, .peer = peer, .who = xstrdup(peer), .sock = -1, .pages_listen = -1,
+			   .ps_fd = -1, .rootfs_fd = -1, .images_fd = -1 };
 	struct sess *s = &ss;
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 	ferry_error_t *err = &e;
 	unsigned char token[FERRY_WIRE_TOKEN_LEN];
 	const char *root = o->work_root ? o->work_root : DEFAULT_WORK_ROOT;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	bool ok = false, bye = false;
+	bool ok = false, bye = false, began = false;
 
+	s->x.fd = s->x.dirfd = -1;
 	s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
 	if (getrandom(token, sizeof(token), 0) != (ssize_t) sizeof(token)) {
 		ferry_error_sys(err, "getrandom");
@@ -1062,70 +1312,37 @@ session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_cred
 		ferry_error_sys(err, "%s", sa.sun_path);
 		goto out;
 	}
-	ferry_tls_set_timeout(t, s->timeout_ms);
-	if (do_hello(s, err) < 0)
+	if (start_net(s, creds, fd, err) < 0)
 		goto out;
+	close(fd);
+	fd = -1;
 
 	for (;;) {
-		_cleanup_free_ char *buf = NULL;
-		json_t *msg = NULL;
-		uint32_t type;
-		size_t len;
-		int r = 0;
+		_cleanup_ps_msg_ struct ferry_ps_msg req = { 0 };
+		int r = ferry_ps_recv(s->sock, &req, err);
 
-		/* A restored container waits on us only until COMMIT; a
-		 * committed lazy one until its last page: no bound then. */
-		if (ferry_wire_recv(t, &type, &buf, &len, err) < 0)
+		if (r > 0) {
+			/* Before HELLO: the handshake was refused, or the peer
+			 * left; the network process said why. */
+			if (!began)
+				goto quiet;
+			ferry_error_set(err, EPIPE, "the network process ended");
 			goto out;
-		if (type == FERRY_MSG_FILE_DATA) {
-			ferry_error_set(err, EPROTO, "file data outside a transfer");
+		}
+		if (r < 0)
 			goto out;
-		}
-		if (ferry_wire_json_decode(type, buf, len, &msg, err) < 0)
-			goto out;
-		switch (type) {
-		case FERRY_MSG_PREFLIGHT:
-			r = s->id ? ferry_error_set(err, EPROTO, "PREFLIGHT twice") : do_preflight(s, msg, err);
-			break;
-		case FERRY_MSG_MANIFEST:
-			r = do_manifest(s, msg, err);
-			break;
-		case FERRY_MSG_DUMP:
-			r = do_dump(s, msg, err);
-			break;
-		case FERRY_MSG_RESTORE:
-			r = do_restore(s, msg, err);
-			break;
-		case FERRY_MSG_COMMIT:
-			r = do_commit(s, msg, err);
-			if (r == 0 && s->mode == FERRY_MIGRATE_LAZY)
-				r = do_postcopy(s, err);
-			break;
-		case FERRY_MSG_ABORT: {
-			const char *why = json_string_value(json_object_get(msg, "reason"));
-			ferry_error_set(err, ECANCELED, "the source aborted: %s", why ? why : "(no reason)");
-			r = -1;
-			break;
-		}
-		case FERRY_MSG_ERROR: {
-			const char *why = json_string_value(json_object_get(msg, "error"));
-			ferry_error_set(err, ECANCELED, "the source failed: %s", why ? why : "(no reason)");
-			r = -1;
-			break;
-		}
-		case FERRY_MSG_BYE:
-			bye = true;
-			break;
-		default:
-			r = ferry_error_set(err, EPROTO, "unexpected %s", ferry_wire_msg_name(type));
-			break;
-		}
-		json_decref(msg);
-		if (r < 0) {
-			/* Say why, unless it was the source that gave up. */
+		began = true;
+		if (handle(s, &req, &bye, err) < 0) {
+			/* Say why, unless it is the network process's own news. */
 			if (err->errno_ != ECANCELED) {
-				_cleanup_free_ char *m = ferry_error_string(err);
-				ferry_wire_send_error(t, m);
+				_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
+				_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+				/* The text without strerror: the network process
+				 * adds it back from the number. */
+				ferry_ps_init(&m, SPS_ERROR);
+				ferry_ps_put_u32(&m, (uint32_t) err->errno_);
+				ferry_ps_put_str(&m, err->msg);
+				answer(s, &m, NULL, 0, &e2);
 			}
 			goto out;
 		}
@@ -1137,16 +1354,21 @@ out:
 	if (!ok) {
 		_cleanup_free_ char *m = ferry_error_string(err);
 		if (s->committed)
-			pr_warn("session %s: %s (after the commit: the container stays here)", s->id ? s->id : s->peer, m);
+			pr_warn("session %s: %s (after the commit: the container stays here)", s->id ? s->id : s->who, m);
 		else
 			rollback(s, m);
 	} else {
 		pr_info("session %s: migrated in (%s)", s->id, ferry_migrate_mode_name(s->mode));
 	}
+quiet:
+	stop_net(s);
 	if (s->dir)
 		session_cleanup_dir(s, ok || s->committed);
 	session_free(s);
-	ferry_tls_close(t);
+	if (fd >= 0)
+		close(fd);
+	if (!began)
+		return -1;
 	return ok ? 0 : 1;
 }
 
@@ -1196,7 +1418,6 @@ connection(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_c
 	uint8_t pre[FERRY_WIRE_PREAMBLE_LEN];
 	enum ferry_conn_kind kind;
 	struct timeval tv = { .tv_sec = 10 };
-	ferry_tls_t *t = NULL;
 	size_t got = 0;
 
 	/* A peer that connects and says nothing is dropped soon. */
@@ -1225,16 +1446,10 @@ connection(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_c
 		}
 		_exit(0);
 	}
-	if (ferry_tls_server(fd, creds, 10000, &t, &e) < 0) {
-		pr_warn("%s: refused: %s", peer, e.msg);
-		_exit(1);
-	}
-	pr_info("%s: session with %s", peer, ferry_tls_peer(t));
 	{
-		char who[512];
-		snprintf(who, sizeof(who), "%s (%s)", peer, ferry_tls_peer(t));
+		int r = session(ctx, o, creds, fd, peer);
 		/* 10 and up: a session ended (the listener counts them for --once). */
-		_exit(10 + session(ctx, o, creds, t, who));
+		_exit(r < 0 ? 1 : 10 + r);
 	}
 }
 

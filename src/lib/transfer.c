@@ -105,9 +105,61 @@ out:
 	return ret;
 }
 
+/* The sink that writes into a directory this process opened. */
+struct dir_sink {
+	int dirfd;
+	bool prune;
+	uint64_t max_bytes;
+};
+
+static int
+dir_prepare(void *data, const struct ferry_xfer_manifest *m, size_t **need, size_t *n_need, uint64_t *need_bytes,
+	    ferry_error_t *err)
+{
+	struct dir_sink *d = data;
+
+	if (ferry_xfer_prepare(d->dirfd, m, d->prune, need, n_need, need_bytes, err) < 0)
+		return -1;
+	if (d->max_bytes && *need_bytes > d->max_bytes)
+		return ferry_error_set(err, ENOSPC, "the tree needs %" PRIu64 " bytes, at most %" PRIu64 " allowed",
+				       *need_bytes, d->max_bytes);
+	return 0;
+}
+
+static int
+dir_open(void *data, const struct ferry_xfer_manifest *m, size_t idx, ferry_error_t *err)
+{
+	return ferry_xfer_recv_open(((struct dir_sink *) data)->dirfd, &m->v[idx], err);
+}
+
+static int
+dir_finish(void *data, int fd, const struct ferry_xfer_manifest *m, size_t idx, uint64_t written, ferry_error_t *err)
+{
+	(void) data;
+	return ferry_xfer_recv_finish(fd, &m->v[idx], written, err);
+}
+
+static int
+dir_done(void *data, const struct ferry_xfer_manifest *m, ferry_error_t *err)
+{
+	return ferry_xfer_finish_dirs(((struct dir_sink *) data)->dirfd, m, err);
+}
+
 int
 ferry_transfer_recv_tree(ferry_tls_t *t, int dirfd, const json_t *msg, bool prune, uint64_t max_bytes,
 			 struct ferry_transfer_stats *st, ferry_error_t *err)
+{
+	struct dir_sink d = { .dirfd = dirfd, .prune = prune, .max_bytes = max_bytes };
+	const struct ferry_transfer_sink sink = {
+		.prepare = dir_prepare, .open = dir_open, .finish = dir_finish, .done = dir_done, .data = &d
+	};
+
+	return ferry_transfer_recv(t, msg, &sink, st, err);
+}
+
+int
+ferry_transfer_recv(ferry_tls_t *t, const json_t *msg, const struct ferry_transfer_sink *sink,
+		    struct ferry_transfer_stats *st, ferry_error_t *err)
 {
 	_cleanup_manifest_ struct ferry_xfer_manifest m = { 0 };
 	_cleanup_free_ size_t *need = NULL;
@@ -122,11 +174,8 @@ ferry_transfer_recv_tree(ferry_tls_t *t, int dirfd, const json_t *msg, bool prun
 	memset(st, 0, sizeof(*st));
 	if (ferry_xfer_manifest_from_json(json_object_get(msg, "manifest"), &m, err) < 0)
 		return ferry_error_prefix(err, "manifest");
-	if (ferry_xfer_prepare(dirfd, &m, prune, &need, &n_need, &need_bytes, err) < 0)
+	if (sink->prepare(sink->data, &m, &need, &n_need, &need_bytes, err) < 0)
 		return -1;
-	if (max_bytes && need_bytes > max_bytes)
-		return ferry_error_set(err, ENOSPC, "the tree needs %" PRIu64 " bytes, at most %" PRIu64 " allowed",
-				       need_bytes, max_bytes);
 	wanted = calloc(m.n ? m.n : 1, sizeof(*wanted));
 	files = json_array();
 	if (wanted == NULL || files == NULL) {
@@ -173,15 +222,16 @@ ferry_transfer_recv_tree(ferry_tls_t *t, int dirfd, const json_t *msg, bool prun
 			return ferry_error_set(err, EPROTO, "file data for entry %" PRIu32 ", which was not asked for", idx);
 		if ((int64_t) idx != cur) {
 			if (fd >= 0) {
-				if (ferry_xfer_recv_finish(fd, &m.v[cur], written, err) < 0)
-					return -1;
+				ret = sink->finish(sink->data, fd, &m, (size_t) cur, written, err);
 				close(fd);
 				fd = -1;
+				if (ret < 0)
+					return -1;
 				wanted[cur] = false; /* each file once */
 			}
 			if (off != 0)
 				return ferry_error_set(err, EPROTO, "%s: data starts at offset %" PRIu64, m.v[idx].path, off);
-			fd = ferry_xfer_recv_open(dirfd, &m.v[idx], err);
+			fd = sink->open(sink->data, &m, idx, err);
 			if (fd < 0)
 				return -1;
 			cur = idx;
@@ -198,14 +248,17 @@ ferry_transfer_recv_tree(ferry_tls_t *t, int dirfd, const json_t *msg, bool prun
 		total += dlen;
 	}
 	if (fd >= 0) {
-		if (ferry_xfer_recv_finish(fd, &m.v[cur], written, err) < 0)
+		ret = sink->finish(sink->data, fd, &m, (size_t) cur, written, err);
+		close(fd);
+		fd = -1;
+		if (ret < 0)
 			return -1;
 		wanted[cur] = false;
 	}
 	for (size_t i = 0; i < n_need; i++)
 		if (wanted[need[i]])
 			return ferry_error_set(err, EPROTO, "%s: asked for, never sent", m.v[need[i]].path);
-	if (ferry_xfer_finish_dirs(dirfd, &m, err) < 0)
+	if (sink->done(sink->data, &m, err) < 0)
 		return -1;
 	st->bytes = total;
 	st->entries = m.n;

@@ -36,6 +36,26 @@ int ferry_transfer_send_tree(ferry_tls_t *t, int dirfd, const char *tree, bool f
  * the files as they come, answers SYNCED.  max_bytes bounds what the peer
  * may make us write (0: no bound).
  */
+/*
+ * Where received files go.  prepare says which entries to ask for; open
+ * gives a descriptor to write entry idx into (closed by the caller after
+ * finish); done completes the tree (directory modes and times).  The
+ * receiving side of the privilege-separated agent forwards these to the
+ * root monitor, which owns the directories.
+ */
+struct ferry_transfer_sink {
+	int (*prepare)(void *data, const struct ferry_xfer_manifest *m, size_t **need, size_t *n_need,
+		       uint64_t *need_bytes, ferry_error_t *err);
+	int (*open)(void *data, const struct ferry_xfer_manifest *m, size_t idx, ferry_error_t *err);
+	int (*finish)(void *data, int fd, const struct ferry_xfer_manifest *m, size_t idx, uint64_t written,
+		      ferry_error_t *err);
+	int (*done)(void *data, const struct ferry_xfer_manifest *m, ferry_error_t *err);
+	void *data;
+};
+
+int ferry_transfer_recv(ferry_tls_t *t, const json_t *msg, const struct ferry_transfer_sink *sink,
+			struct ferry_transfer_stats *st, ferry_error_t *err);
+
 int ferry_transfer_recv_tree(ferry_tls_t *t, int dirfd, const json_t *msg, bool prune, uint64_t max_bytes,
 			     struct ferry_transfer_stats *st, ferry_error_t *err);
 

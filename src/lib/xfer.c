@@ -522,11 +522,64 @@ parent_of(const char *path, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+/*
+ * What every manifest from a peer must be, however it arrived (JSON from the
+ * network, or fields from the unprivileged process): entries within the
+ * limits, each a regular file, directory or symlink with a confined path,
+ * the top directory first, every other entry after its parent directory,
+ * no path twice.  Recomputes total_bytes.
+ */
+int
+ferry_xfer_manifest_check(struct ferry_xfer_manifest *m, ferry_error_t *err)
+{
+	_cleanup_pathset_ struct pathset set = { 0 };
+
+	if (m->n == 0 || m->n > FERRY_XFER_MAX_ENTRIES)
+		return ferry_error_set(err, E2BIG, "manifest: %zu entries (1 to %u allowed)", m->n, FERRY_XFER_MAX_ENTRIES);
+	m->total_bytes = 0;
+	pathset_init(&set, m->n);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct ferry_xfer_entry *e = &m->v[i];
+		char parent[FERRY_XFER_MAX_PATH + 1];
+		size_t pi;
+
+		if (e->path == NULL || !ferry_xfer_path_ok(e->path))
+			return ferry_error_set(err, 0, "manifest: entries[%zu]: refused: not a relative path below the "
+						       "destination", i);
+		if (!type_ok(e->mode) || (e->mode & ~(uint32_t) (S_IFMT | MODE_BITS)) != 0 || e->uid == UINT32_MAX ||
+		    e->gid == UINT32_MAX || e->size > FERRY_XFER_MAX_FILE || (!S_ISREG(e->mode) && e->size != 0) ||
+		    e->mtime_nsec > 999999999 || (S_ISLNK(e->mode) != (e->link != NULL)) ||
+		    (e->link && (e->link[0] == '\0' || strlen(e->link) > FERRY_XFER_MAX_PATH)))
+			return ferry_error_set(err, 0, "manifest: %s: refused: not a valid file, directory or symlink entry",
+					       shown(e->path));
+		if (i == 0) {
+			if (e->path[0] != '\0' || !S_ISDIR(e->mode))
+				return ferry_error_set(err, 0, "manifest: %s: the first entry must be the top directory \"\"",
+						       shown(e->path));
+		} else {
+			if (e->path[0] == '\0')
+				return ferry_error_set(err, 0,
+						       "manifest: entries[%zu]: refused: duplicate entry for the top directory", i);
+			parent_of(e->path, parent, sizeof(parent));
+			pi = pathset_get(&set, parent);
+			if (pi == SIZE_MAX)
+				return ferry_error_set(err, 0, "manifest: %s: refused: listed before its parent directory",
+						       e->path);
+			if (!S_ISDIR(m->v[pi].mode))
+				return ferry_error_set(err, 0, "manifest: %s: refused: parent %s is not a directory", e->path,
+						       shown(m->v[pi].path));
+		}
+		if (!pathset_add(&set, e->path, i))
+			return ferry_error_set(err, 0, "manifest: %s: refused: duplicate entry", shown(e->path));
+		m->total_bytes += e->size;
+	}
+	return 0;
+}
+
 int
 ferry_xfer_manifest_from_json(const json_t *j, struct ferry_xfer_manifest *m, ferry_error_t *err)
 {
 	struct ferry_xfer_manifest out = { 0 };
-	_cleanup_pathset_ struct pathset set = { 0 };
 	const json_t *arr;
 	const char *key;
 	const json_t *v;
@@ -551,42 +604,14 @@ ferry_xfer_manifest_from_json(const json_t *j, struct ferry_xfer_manifest *m, fe
 		return ferry_error_set(err, 0, "manifest: no entries (the top directory must be listed)");
 
 	out.v = xmalloc0(n * sizeof(*out.v));
-	pathset_init(&set, n);
 	for (size_t i = 0; i < n; i++) {
-		struct ferry_xfer_entry *e = &out.v[i];
-		char parent[FERRY_XFER_MAX_PATH + 1];
-		size_t pi;
-
 		out.n = i + 1; /* so that free() sees what this entry owns */
-		if (entry_from_json(json_array_get(arr, i), i, e, err) < 0)
+		if (entry_from_json(json_array_get(arr, i), i, &out.v[i], err) < 0)
 			goto fail;
-		if (i == 0) {
-			if (e->path[0] != '\0' || !S_ISDIR(e->mode)) {
-				ferry_error_set(err, 0, "%s: the first entry must be the top directory \"\"", shown(e->path));
-				goto fail;
-			}
-		} else {
-			if (e->path[0] == '\0') {
-				ferry_error_set(err, 0, "entries[%zu]: refused: duplicate entry for the top directory", i);
-				goto fail;
-			}
-			parent_of(e->path, parent, sizeof(parent));
-			pi = pathset_get(&set, parent);
-			if (pi == SIZE_MAX) {
-				ferry_error_set(err, 0, "%s: refused: listed before its parent directory", e->path);
-				goto fail;
-			}
-			if (!S_ISDIR(out.v[pi].mode)) {
-				ferry_error_set(err, 0, "%s: refused: parent %s is not a directory", e->path,
-						shown(out.v[pi].path));
-				goto fail;
-			}
-		}
-		if (!pathset_add(&set, e->path, i)) {
-			ferry_error_set(err, 0, "%s: refused: duplicate entry", shown(e->path));
-			goto fail;
-		}
-		out.total_bytes += e->size;
+	}
+	if (ferry_xfer_manifest_check(&out, err) < 0) {
+		ferry_xfer_manifest_free(&out);
+		return -1;
 	}
 	*m = out;
 	return 0;

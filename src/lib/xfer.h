@@ -67,6 +67,9 @@ int ferry_xfer_scan(int dirfd, bool one_fs, const char *const *ignore, struct fe
  * and back.  from_json validates everything (paths, types, sizes, limits,
  * parents listed before children, no duplicates) and names the first
  * offending entry in the error. */
+/* The checks every manifest from a peer passes (from_json runs them). */
+int ferry_xfer_manifest_check(struct ferry_xfer_manifest *m, ferry_error_t *err);
+
 json_t *ferry_xfer_manifest_to_json(const struct ferry_xfer_manifest *m);
 int ferry_xfer_manifest_from_json(const json_t *j, struct ferry_xfer_manifest *m, ferry_error_t *err);
 

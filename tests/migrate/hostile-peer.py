@@ -75,6 +75,14 @@ elif case == "truncated":
     sys.exit(0)
 elif case == "bad-json":
     s.sendall(rec(2, b'{"version": 1,'))
+elif case == "hold":
+    # a session that stays open, for a look at the agent's processes
+    s.sendall(hello)
+    print(answer(s), flush=True)
+    print("held", flush=True)
+    import time
+    time.sleep(8)
+    sys.exit(0)
 elif case == "path-escape":
     s.sendall(hello)
     answer(s)

@@ -291,6 +291,46 @@ fault_matrix() {
 	assert_clean
 }
 
+@test "the agent reads the network as nobody in an empty chroot; root acts on typed requests" {
+	local held=$WORK/held.out pid net="" mon i
+	on a python3 "$WORK/bin/hostile-peer.py" 10.77.0.12 "$PORT" "$CERTS/ca.pem" "$CERTS/a.pem" \
+		"$CERTS/a-key.pem" hold >"$held" 2>&1 &
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^held' "$held" && break
+		sleep 0.1
+	done
+	grep -q '^record 3 ' "$held" # HELLO_OK came back through both processes
+	for pid in $(pgrep -x ferry); do
+		grep -q '^Uid:[[:space:]]*65534[[:space:]]65534[[:space:]]65534[[:space:]]65534$' /proc/$pid/status 2>/dev/null && net=$pid
+	done
+	[ -n "$net" ]
+	# no way back to root: no capability in any set, groups dropped,
+	# no_new_privs, and its root is the session's empty directory
+	grep -q '^Gid:[[:space:]]*65534[[:space:]]65534[[:space:]]65534[[:space:]]65534$' /proc/$net/status
+	grep -q '^Groups:[[:space:]]*$' /proc/$net/status
+	for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+		grep -q "^$c:[[:space:]]*0000000000000000$" /proc/$net/status
+	done
+	grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$net/status
+	[[ $(readlink /proc/$net/root) == */net ]]
+	[ -z "$(ls -A /proc/$net/root/)" ]
+	# only the connection, the monitor's socket and stderr are open
+	[ "$(ls /proc/$net/fd | wc -l)" -le 5 ]
+	# its parent, the monitor, is root
+	mon=$(awk '/^PPid:/ {print $2}' /proc/$net/status)
+	grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$mon/status
+	wait
+	# the held session ends without a trace
+	for ((i = 0; i < 50; i++)); do
+		[ -z "$(on b ls /run/ferry-serve/)" ] && break
+		sleep 0.1
+	done
+	[ -z "$(on b ls /run/ferry-serve/)" ]
+	! kill -0 "$net" 2>/dev/null
+	grep -q 'rolling back' "$WORK/serve-b.log"
+	assert_clean
+}
+
 @test "an agent killed between restore and commit: the next agent removes what it restored" {
 	run_on_a rc
 	# the session dies right after the restore (before RESTORED goes out)
