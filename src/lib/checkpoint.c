@@ -111,8 +111,8 @@ external_stdio(int images_fd, pid_t pid, size_t *n, ferry_error_t *err)
 	size_t slen = 0;
 	char **keys = calloc(4, sizeof(*keys));
 	FILE *f = open_memstream(&buf, &len);
-	/* CRIU checks a regular file's size on restore: a restore on another
-	 * host, where the file is not, stands in one of this size. */
+	/* CRIU checks a regular file's size and mode on restore: a restore on
+	 * another host, where the file is not, stands in one like it. */
 	FILE *sizes = open_memstream(&sbuf, &slen);
 
 	*n = 0;
@@ -151,7 +151,7 @@ external_stdio(int images_fd, pid_t pid, size_t *n, ferry_error_t *err)
 		target[l] = '\0';
 		fprintf(f, "%d %c %s %s\n", i, S_ISREG(sb.st_mode) ? 'f' : 'c', keys[*n], target);
 		if (S_ISREG(sb.st_mode))
-			fprintf(sizes, "%d %lld\n", i, (long long) sb.st_size);
+			fprintf(sizes, "%d %lld %o\n", i, (long long) sb.st_size, (unsigned) (sb.st_mode & 07777));
 		(*n)++;
 	}
 	if (fclose(f) != 0 || fclose(sizes) != 0) {

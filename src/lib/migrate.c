@@ -96,7 +96,7 @@ struct mig {
 	bool sync_rootfs; /* writable and not shared: synced again while frozen */
 	bool was_paused;
 	bool froze; /* we froze the cgroup (CRIU leaves it frozen on a rollback) */
-	ferry_cgroup_t *cg; /* opened before the freeze, frozen in tune_dump */
+	ferry_cgroup_t *cg; /* opened before the freeze, frozen in freeze_first */
 
 	struct phase phases[MAX_PHASES];
 	size_t n_phases;
@@ -693,6 +693,26 @@ post_dump(struct mig *m, ferry_error_t *err)
 	return 0;
 }
 
+/*
+ * Downtime starts here, at CRIU's pre-dump notification: CRIU has started
+ * and answers nothing before it freezes.  ferry freezes the cgroup itself
+ * (a tight poll, not CRIU's 100 ms FREEZING retry step); CRIU then finds it
+ * frozen, keeps it so on a rollback (thawing is then ours to decide) and
+ * kills it on success.  If this fails, CRIU freezes it.
+ */
+static void
+freeze_first(struct mig *m)
+{
+	m->t_freeze = now_s();
+	if (!m->was_paused && m->cg && !m->froze) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (ferry_cgroup_freeze(m->cg, true, &e) == 0)
+			m->froze = true;
+		else
+			pr_warn("cannot freeze first (%s); CRIU freezes it", e.msg);
+	}
+}
+
 static int
 on_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err)
 {
@@ -700,6 +720,10 @@ on_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err
 
 	(void) pid;
 	(void) fd;
+	if (strcmp(script, "pre-dump") == 0) {
+		freeze_first(m);
+		return 0;
+	}
 	if (strcmp(script, "post-dump") != 0)
 		return 0;
 	if (post_dump(m, err) == 0)
@@ -730,17 +754,8 @@ tune_dump(struct ferry_criu_opts *c, void *data)
 {
 	struct mig *m = data;
 
-	/* Downtime starts here.  CRIU finds the cgroup frozen, keeps it so on
-	 * a rollback (thawing is then ours to decide) and kills it on success. */
-	m->t_freeze = now_s();
-	if (!m->was_paused && m->cg) {
-		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-		if (ferry_cgroup_freeze(m->cg, true, &e) == 0)
-			m->froze = true;
-		else
-			pr_warn("cannot freeze first (%s); CRIU freezes it", e.msg);
-	}
-
+	/* The freeze waits for CRIU's pre-dump notification (freeze_first):
+	 * CRIU's start (exec, kernel feature probes) is not downtime. */
 	c->notify_scripts = true;
 	c->notify = on_notify;
 	c->notify_data = m;
@@ -880,7 +895,9 @@ report_text(struct mig *m, int ok, const ferry_error_t *err)
 	if (m->committed)
 		fprintf(out, "  downtime      %8.1f ms (freeze to the destination owning the container and its IPs)\n",
 			downtime);
-	if (m->dump_stats.frozen_time && m->dump_stats.frozen_time < 3600u * 1000000u)
+	/* CRIU's frozen time is meaningless when it neither froze nor thawed
+	 * (ferry froze it, the lazy dump ends by killing): only if plausible. */
+	if (m->dump_stats.frozen_time && m->dump_stats.frozen_time / 1e6 < m->t_end - m->t0)
 		fprintf(out, "  criu          freezing %.1f ms, frozen %.1f ms, memdump %.1f ms, memwrite %.1f ms\n",
 			m->dump_stats.freezing_time / 1000.0, m->dump_stats.frozen_time / 1000.0,
 			m->dump_stats.memdump_time / 1000.0, m->dump_stats.memwrite_time / 1000.0);

@@ -224,16 +224,22 @@ stdio_stand_in(int images_fd, const char *dir, int fd, ferry_error_t *err)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
 	long long size = -1;
+	unsigned mode = 0600;
 	size_t len = 0;
 	char *save = NULL;
 	int f;
 
+	/* "FD SIZE MODE" (octal); images of older ferry lack the mode. */
 	if (ferry_read_file_at(images_fd, "ferry-stdio-sizes", 4096, &text, &len, &e2) == 0)
 		for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-			int n;
+			int n, k;
 			long long sz;
-			if (sscanf(l, "%d %lld", &n, &sz) == 2 && n == fd)
+			unsigned md = 0600;
+			k = sscanf(l, "%d %lld %o", &n, &sz, &md);
+			if (k >= 2 && n == fd) {
 				size = sz;
+				mode = k == 3 ? md & 07777 : 0600;
+			}
 		}
 	if (size < 0)
 		return ferry_error_set(err, ENOENT, "fd %d of the checkpointed init: size unknown (no ferry-stdio-sizes)",
@@ -241,7 +247,7 @@ stdio_stand_in(int images_fd, const char *dir, int fd, ferry_error_t *err)
 	f = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (f < 0)
 		return ferry_error_sys(err, "stand-in for fd %d in %s", fd, dir);
-	if (ftruncate(f, size) < 0) {
+	if (ftruncate(f, size) < 0 || fchmod(f, mode) < 0) {
 		close(f);
 		return ferry_error_sys(err, "stand-in for fd %d", fd);
 	}

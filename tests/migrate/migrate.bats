@@ -50,6 +50,29 @@ run_on_a() {
 	assert_clean
 }
 
+@test "a container whose stdout is a host file migrates (a stand-in of its size and mode takes its place)" {
+	on a ip addr add "$SIP/24" dev eth0 2>/dev/null || true
+	rm -f "$WORK/std.log"
+	(umask 022 && fy a run -d -b "$WORK/web" so </dev/null >"$WORK/std.log" 2>&1)
+	for ((i = 0; i < 60; i++)); do
+		[[ $(answer 81 count) =~ ^[0-9]+$ ]] && break
+		sleep 0.05
+	done
+	[ "$(stat -c %a "$WORK/std.log")" = 644 ]
+	run mig a b so --mode lazy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_only_on b so
+	[ "$(answer)" = b ]
+	run mig b a so --mode stop-copy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_only_on a so
+	[ "$(answer)" = a ]
+	fy a delete -f so
+	assert_clean
+}
+
 @test "auto picks lazy here and says why; --json gives events and a result" {
 	run_on_a au
 	run mig a b au --json
