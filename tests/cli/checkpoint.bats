@@ -498,3 +498,67 @@ for line in open(sys.argv[2]):
 	ferry delete -f "$ID2"
 	assert_no_leftovers "$ID2"
 }
+
+@test "concurrent create, start, two checkpoints per container and restores leave consistent state" {
+	MARKER="sleep 2$$$BATS_TEST_NUMBER"
+	ARGS="[\"sleep\",\"2$$$BATS_TEST_NUMBER\"]" make_bundle
+	n=8
+	for i in $(seq 1 $n); do
+		ferry create -b "$BUNDLE" "$ID-$i" </dev/null >"$IMG/create.$i" 2>&1 &
+	done
+	wait
+	for i in $(seq 1 $n); do
+		ferry start "$ID-$i" >"$IMG/start.$i" 2>&1 &
+		ferry state "$ID-$i" >/dev/null 2>&1 &
+	done
+	wait
+	for i in $(seq 1 $n); do
+		[ ! -s "$IMG/create.$i" ] && [ ! -s "$IMG/start.$i" ] || { cat "$IMG/create.$i" "$IMG/start.$i"; false; }
+		is_status "$ID-$i" running
+	done
+	# two checkpoints of each container at once, a state racing them
+	for i in $(seq 1 $n); do
+		ferry checkpoint --image-path "$IMG/$i-a" "$ID-$i" >"$IMG/cp.$i-a" 2>&1 &
+		ferry checkpoint --image-path "$IMG/$i-b" "$ID-$i" >"$IMG/cp.$i-b" 2>&1 &
+		ferry state "$ID-$i" >/dev/null 2>&1 &
+	done
+	wait
+	for i in $(seq 1 $n); do
+		# exactly one won; the other says why and left no image behind
+		won=""
+		for x in a b; do
+			if [ -s "$IMG/$i-$x/inventory.img" ] && ! [ -s "$IMG/cp.$i-$x" ]; then
+				[ -z "$won" ] || { echo "$ID-$i: both checkpoints claim success" >&2; false; }
+				won=$x
+			else
+				grep -q -E 'does not exist|not running|busy|locked|in use' "$IMG/cp.$i-$x" ||
+					{ echo "$ID-$i/$x:"; cat "$IMG/cp.$i-$x"; false; }
+			fi
+		done
+		[ -n "$won" ]
+		echo "$won" >"$IMG/won.$i"
+		assert_no_leftovers "$ID-$i"
+	done
+	! pgrep -f "$MARKER" >/dev/null
+	# every winning image restores, all at once, and the trees run again
+	for i in $(seq 1 $n); do
+		ferry restore -d -b "$BUNDLE" --image-path "$IMG/$i-$(cat "$IMG/won.$i")" "$ID-$i" \
+			</dev/null >"$IMG/rs.$i" 2>&1 &
+	done
+	wait
+	for i in $(seq 1 $n); do
+		[ ! -s "$IMG/rs.$i" ] || { cat "$IMG/rs.$i"; false; }
+		is_status "$ID-$i" running
+	done
+	[ "$(pgrep -fc "$MARKER")" -eq $n ]
+	for i in $(seq 1 $n); do
+		ferry delete -f "$ID-$i" &
+	done
+	wait
+	[ -z "$(ferry list -q)" ]
+	for i in $(seq 1 $n); do
+		assert_no_leftovers "$ID-$i"
+	done
+	no_marker() { ! pgrep -f "$MARKER" >/dev/null; }
+	wait_for no_marker
+}
