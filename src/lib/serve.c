@@ -339,6 +339,16 @@ wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 /* ---------------------------------------------------------------- rollback */
 
 static void
+clear_uncommitted(struct sess *s)
+{
+	_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		unlinkat(dfd, "uncommitted", 0);
+		unlinkat(dfd, "bundle-made", 0);
+	}
+}
+
+static void
 rollback(struct sess *s, const char *why)
 {
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
@@ -358,6 +368,19 @@ rollback(struct sess *s, const char *why)
 		waitpid(s->criu_pid, NULL, 0);
 		s->criu_pid = 0;
 	}
+	/* The addresses before the copy: its restored TCP sockets, closed
+	 * when it dies, must not reach the peers (a RST would end the very
+	 * connections the source resumes); without a local address the
+	 * kernel finds no route for them. */
+	for (size_t i = 0; i < s->n_ips; i++) {
+		if (!s->ip_added[i])
+			continue;
+		if (ferry_net_addr_del(&s->ips[i], NULL, &e) < 0) {
+			pr_warn("rollback: %s", e.msg);
+			ferry_error_clear(&e);
+		}
+		s->ip_added[i] = false;
+	}
 	if (s->restored || (s->dir && s->id)) {
 		_cleanup_close_ int dfd = s->dir ? open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 		/* Also a restore that failed half-way may have left state. */
@@ -370,15 +393,6 @@ rollback(struct sess *s, const char *why)
 			unlinkat(dfd, "uncommitted", 0);
 		s->restored = false;
 	}
-	for (size_t i = 0; i < s->n_ips; i++) {
-		if (!s->ip_added[i])
-			continue;
-		if (ferry_net_addr_del(&s->ips[i], NULL, &e) < 0) {
-			pr_warn("rollback: %s", e.msg);
-			ferry_error_clear(&e);
-		}
-		s->ip_added[i] = false;
-	}
 	if (s->bundle_made && s->bundle) {
 		_cleanup_close_ int root = open(s->o->bundle_root ? s->o->bundle_root : DEFAULT_BUNDLE_ROOT,
 						O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -386,6 +400,7 @@ rollback(struct sess *s, const char *why)
 			pr_warn("rollback: %s", e.msg);
 		s->bundle_made = false;
 	}
+	clear_uncommitted(s);
 }
 
 /* ---------------------------------------------------------------- steps */
@@ -560,9 +575,14 @@ make_bundle(struct sess *s, ferry_error_t *err)
 			return ferry_error_sys(err, "bundle %s", s->bundle);
 	} else {
 		_cleanup_close_ int bfd = open(s->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		s->bundle_made = true;
 		if (bfd < 0 || ferry_write_file_atomic_at(bfd, OWNED_MARK, "", 0, 0600, err) < 0)
 			return bfd < 0 ? ferry_error_sys(err, "%s", s->bundle) : -1;
+		/* For the listener, should this session die: the bundle is
+		 * its to remove (serve_recover). */
+		if (dfd < 0 || ferry_write_file_atomic_at(dfd, "bundle-made", s->bundle, strlen(s->bundle), 0600, err) < 0)
+			return dfd < 0 ? ferry_error_sys(err, "%s", s->dir) : -1;
 	}
 	if (!s->in_place && mkdir(s->rootfs, 0755) < 0 && errno != EEXIST)
 		return ferry_error_sys(err, "%s", s->rootfs);
@@ -704,8 +724,10 @@ do_dump(struct sess *s, const json_t *msg, ferry_error_t *err)
 }
 
 /* "uncommitted": the container id, then each service IP added, a line each. */
+/* all_ips: before the addresses are added (a session killed while adding
+ * them leaves none behind); then again with only those it added. */
 static int
-write_uncommitted(struct sess *s, ferry_error_t *err)
+write_uncommitted(struct sess *s, bool all_ips, ferry_error_t *err)
 {
 	_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
@@ -720,7 +742,7 @@ write_uncommitted(struct sess *s, ferry_error_t *err)
 	fprintf(f, "%s\n", s->id);
 	for (size_t i = 0; i < s->n_ips; i++) {
 		char a[128];
-		if (s->ip_added[i])
+		if (all_ips || s->ip_added[i])
 			fprintf(f, "%s\n", ferry_ipaddr_format(&s->ips[i], a, sizeof(a)));
 	}
 	fclose(f);
@@ -728,12 +750,15 @@ write_uncommitted(struct sess *s, ferry_error_t *err)
 }
 
 /*
- * At start: sessions of an agent that died.  Their page images are memory
- * (tmpfs) and go; a container one of them restored but never committed is
- * killed and its IPs dropped: its source kept (or took back) the container.
+ * At start: sessions of an agent that died; while serving (only = its
+ * pid): a session process that was killed.  Their page images are memory
+ * (tmpfs) and go; a container one of them restored but never committed
+ * is killed and its IPs dropped: its
+ * source kept (or took back) the container; a bundle one of them made for
+ * a container that did not arrive is removed.
  */
 static void
-serve_recover(const ferry_ctx_t *ctx, int rfd)
+serve_recover(const ferry_ctx_t *ctx, int rfd, pid_t only)
 {
 	_cleanup_closedir_ DIR *dir = NULL;
 	struct dirent *de;
@@ -755,8 +780,25 @@ serve_recover(const ferry_ctx_t *ctx, int rfd)
 		sfd = openat(rfd, de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0)
 			continue;
+		if (only > 0) {
+			_cleanup_free_ char *pid = NULL;
+			size_t plen = 0;
+			char want[32];
+			snprintf(want, sizeof(want), "%d", (int) only);
+			if (ferry_read_file_at(sfd, "pid", 64, &pid, &plen, &e) < 0 || strcmp(pid, want) != 0) {
+				ferry_error_clear(&e);
+				continue;
+			}
+		}
 		if (ferry_read_file_at(sfd, "uncommitted", 64 << 10, &text, &len, &e) == 0) {
 			char *save = NULL, *id = strtok_r(text, "\n", &save);
+			/* The addresses first, as in rollback(). */
+			for (char *l = strtok_r(NULL, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+				struct ferry_ipaddr a;
+				if (ferry_ipaddr_parse(l, &a, &e) == 0)
+					ferry_net_addr_del(&a, NULL, &e);
+				ferry_error_clear(&e);
+			}
 			if (id && ferry_id_valid(id)) {
 				pr_warn("recovering: session %s restored \"%s\" and never committed: removing it",
 					de->d_name, id);
@@ -765,15 +807,28 @@ serve_recover(const ferry_ctx_t *ctx, int rfd)
 					ferry_error_clear(&e);
 				}
 			}
-			for (char *l = strtok_r(NULL, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-				struct ferry_ipaddr a;
-				if (ferry_ipaddr_parse(l, &a, &e) == 0)
-					ferry_net_addr_del(&a, NULL, &e);
-				ferry_error_clear(&e);
-			}
 			unlinkat(sfd, "uncommitted", 0);
 		}
 		ferry_error_clear(&e);
+		{
+			_cleanup_free_ char *bundle = NULL;
+			size_t blen = 0;
+			if (ferry_read_file_at(sfd, "bundle-made", PATH_MAX, &bundle, &blen, &e) == 0) {
+				const char *slash = strrchr(bundle, '/');
+				struct ferry_container_dir d;
+				/* Not if a container of that id lives here (it came
+				 * in later and uses a bundle at the same path). */
+				if (slash && ferry_id_valid(slash + 1) &&
+				    ferry_container_dir_open(ctx, slash + 1, &d, &e) < 0) {
+					pr_warn("recovering: removing the bundle %s the session made", bundle);
+					ferry_remove_owned_bundle(bundle);
+				} else if (slash && ferry_id_valid(slash + 1)) {
+					ferry_container_dir_close(&d);
+				}
+				unlinkat(sfd, "bundle-made", 0);
+			}
+			ferry_error_clear(&e);
+		}
 		ferry_rm_rf_at(sfd, "images", &e);
 		ferry_error_clear(&e);
 		unlinkat(sfd, "pages.sock", 0);
@@ -848,15 +903,18 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 		if (!json_is_string(v) || ferry_ipaddr_parse(json_string_value(v), &s->ips[i], err) < 0)
 			return ferry_error_prefix(err, "RESTORE: ips[%zu]", i);
 		s->n_ips = i + 1;
+	}
+	/* If this process dies from here to COMMIT, the listener (or the next agent to start) finds this mark and
+	 * undoes what the session made (serve_recover). */
+	if (write_uncommitted(s, true, err) < 0)
+		return -1;
+	for (i = 0; i < s->n_ips; i++)
 		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
 			return -1;
-	}
+	if (write_uncommitted(s, false, err) < 0)
+		return -1;
 	if (ferry_fault("dst-restore"))
 		return ferry_error_set(err, EIO, "fault injected at dst-restore");
-	/* If this process dies from here to COMMIT, the next agent to start
-	 * finds this mark and undoes what the session made (serve_recover). */
-	if (write_uncommitted(s, err) < 0)
-		return -1;
 	if (s->o->cgroup_parent)
 		cg = xasprintf("%s/%s", s->o->cgroup_parent, s->id);
 	t = now_s();
@@ -903,6 +961,7 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 	}
 	s->restored = true;
 	s->t_restored = now_s();
+	ferry_fault("dst-restored"); /* only as a stall: a kill here */
 	if (ferry_fault("dst-restored-exit"))
 		_exit(99); /* an agent dying at the worst moment (tests) */
 	return reply(s, FERRY_MSG_RESTORED,
@@ -925,11 +984,7 @@ do_commit(struct sess *s, const json_t *msg, ferry_error_t *err)
 	if (ferry_fault("dst-commit"))
 		return ferry_error_set(err, EIO, "fault injected at dst-commit");
 	s->committed = true;
-	{
-		_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0)
-			unlinkat(dfd, "uncommitted", 0);
-	}
+	clear_uncommitted(s);
 	if (reply(s, FERRY_MSG_COMMITTED, json_pack("{s:I}", "ip_ms", (json_int_t) ((now_s() - t) * 1000.0)), err) < 0)
 		return -1;
 	/* One announcement went out before the answer; repeat it for
@@ -1051,6 +1106,17 @@ session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_cred
 		if (!ferry_error_isset(err))
 			ferry_error_sys(err, "%s", s->dir);
 		goto out;
+	}
+	{
+		/* The listener finds a killed session's directory by it. */
+		_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d", (int) getpid());
+		if (dfd < 0 || ferry_write_file_atomic_at(dfd, "pid", pid, (size_t) n, 0600, err) < 0) {
+			if (!ferry_error_isset(err))
+				ferry_error_sys(err, "%s", s->dir);
+			goto out;
+		}
 	}
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/pages.sock", s->dir) >= (int) sizeof(sa.sun_path)) {
 		ferry_error_set(err, ENAMETOOLONG, "--work-root %s: too long for a unix socket path", root);
@@ -1291,7 +1357,7 @@ ferry_serve(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_erro
 	if (flock(rfd, LOCK_EX | LOCK_NB) < 0)
 		return ferry_error_set(err, EBUSY, "serve: another ferry serve uses %s",
 				       o->work_root ? o->work_root : DEFAULT_WORK_ROOT);
-	serve_recover(ctx, rfd);
+	serve_recover(ctx, rfd, 0);
 	lfd = listen_on(o->listen, err);
 	if (lfd < 0)
 		return ferry_error_prefix(err, "serve");
@@ -1314,6 +1380,12 @@ ferry_serve(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_erro
 			running--;
 			if (WIFEXITED(status) && WEXITSTATUS(status) >= 10)
 				sessions_done++;
+			/* Killed: it could not undo what it made, so we do. */
+			if (WIFSIGNALED(status)) {
+				pr_warn("a session process (pid %d) was killed by signal %d: recovering its session",
+					(int) pid, WTERMSIG(status));
+				serve_recover(ctx, rfd, pid);
+			}
 		}
 		if (o->once && sessions_done > 0)
 			break;
