@@ -37,6 +37,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -216,7 +217,7 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 {
 	bool lazy = s->mode == FERRY_MIGRATE_LAZY;
 	int status_pipe[2] = { -1, -1 }, pair[2];
-	pid_t pid;
+	pid_t pid, parent;
 	char *argv[40];
 	int a = 0;
 
@@ -250,6 +251,7 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 	}
 	argv[a] = NULL;
 
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		ferry_error_sys(err, "fork");
@@ -257,6 +259,11 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 	}
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
+		/* Ours alone: a session that is killed takes its page server
+		 * or lazy-pages daemon with it (an orphaned daemon waits for a
+		 * restore forever; the recovery removes what it served). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
 		if (dup2(s->ps_fd, 3) < 0 || (lazy && dup2(status_pipe[1], 4) < 0))
 			_exit(127);
 		if (nul >= 0) {
@@ -769,6 +776,9 @@ serve_recover(const ferry_ctx_t *ctx, int rfd, pid_t only)
 			close(dup_fd);
 		return;
 	}
+	/* The dup shares its offset with rfd: an earlier pass left it at
+	 * the end. */
+	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
 		_cleanup_close_ int sfd = -1;
 		_cleanup_free_ char *text = NULL;
