@@ -1171,8 +1171,11 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 		/* CRIU has let go of the tree: thaw it unless nobody can say
 		 * where the container lives now. */
 		if (m->froze && !m->uncertain) {
+			/* The cgroup as it was frozen (`ferry resume` goes by
+			 * cgroup.events, which a task CRIU left in a ptrace stop
+			 * can keep from saying frozen). */
 			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-			if (ferry_container_pause(ctx, o->id, false, &e) < 0)
+			if (ferry_cgroup_freeze(m->cg, false, &e) < 0)
 				pr_warn("rollback: %s", e.msg);
 		}
 		restore_ips(m);

@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "container.h"
 #include "log.h"
 #include "migrate_guard.h"
@@ -130,6 +131,20 @@ drop_images(const struct ferry_guard_info *gi)
 		pr_warn("%s", e.msg);
 }
 
+/* The cgroup itself, as it was frozen: the status `ferry resume` goes by
+ * (cgroup.events) may not say frozen yet while cgroup.freeze is set, e.g.
+ * with a task CRIU left in a ptrace stop. */
+static void
+thaw(const struct ferry_guard_info *gi)
+{
+	_cleanup_cgroup_ ferry_cgroup_t *cg = NULL;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	if (gi->st->cgroup_path == NULL || ferry_cgroup_open(gi->st->cgroup_path, &cg, &e) < 0 ||
+	    ferry_cgroup_freeze(cg, false, &e) < 0)
+		pr_warn("thaw: %s", e.msg ? e.msg : "no cgroup");
+}
+
 static void
 take_over(const ferry_ctx_t *ctx, const struct ferry_guard_info *gi, const struct seen *s)
 {
@@ -149,8 +164,8 @@ take_over(const ferry_ctx_t *ctx, const struct ferry_guard_info *gi, const struc
 		ferry_remove_owned_bundle(gi->st->bundle);
 		return;
 	}
-	if (s->froze && ferry_container_pause(ctx, gi->id, false, &e) < 0)
-		pr_warn("thaw: %s", e.msg);
+	if (s->froze)
+		thaw(gi);
 	unlock_leftovers(gi);
 	put_back_ips(gi, s->ips_removed, 2);
 	if (s->handed_off) {
