@@ -370,6 +370,10 @@ rollback(struct sess *s, const char *why)
 		ferry_error_clear(&e);
 		s->relay = NULL;
 	}
+	/* Also one not relayed yet: its goodbye would tell a lazy dump on the
+	 * source, once that serves, that every page was served. */
+	ferry_tls_abort(s->pages);
+	s->pages = NULL;
 	if (s->criu_pid > 0) {
 		kill(s->criu_pid, SIGKILL);
 		waitpid(s->criu_pid, NULL, 0);
