@@ -883,8 +883,8 @@ dump(struct mig *m, ferry_error_t *err)
 	if (!m->o->preflight_only) {
 		/* Before the relay's threads exist (the guardian goes on with the
 		 * library after fork) and before anything it would undo. */
-		struct ferry_guard_info gi = { .id = m->o->id, .work = m->work, .st = m->st, .ips = m->o->ips, .n_ips = m->o->n_ips,
-					       .lazy = m->mode == FERRY_MIGRATE_LAZY };
+		struct ferry_guard_info gi = { .id = m->o->id, .work = m->work, .st = m->st, .ips = m->o->ips,
+					       .n_ips = m->o->n_ips, .lazy = m->mode == FERRY_MIGRATE_LAZY };
 		if (ferry_guard_start(m->ctx, &gi, &m->guard, err) < 0)
 			return -1;
 	}

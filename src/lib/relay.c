@@ -160,6 +160,15 @@ relay_main(void *arg)
 		}
 	}
 	{
+		/* Closed by a process that dies (kill -9 of ferry migrate), the
+		 * local end must reset, not end: a lazy dump's page server
+		 * takes an end for "every page served" and kills the source
+		 * tree.  The end of a good stream is a shutdown() (below),
+		 * which this does not touch. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(r->local, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	{
 		int one = 1;
 		setsockopt(r->local, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		setsockopt(tfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

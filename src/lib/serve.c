@@ -326,12 +326,25 @@ wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 			close(s->ps_fd);
 			s->ps_fd = -1;
 		}
+		bool stream_ok = true;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			ferry_relay_finish(s->relay);
-		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || !ferry_relay_wait(s->relay, 3000))
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || !ferry_relay_wait(s->relay, 3000)) {
 			ferry_relay_abort(s->relay);
-		ferry_relay_join(s->relay, NULL, NULL, &e);
+			stream_ok = false;
+		}
+		if (ferry_relay_join(s->relay, NULL, NULL, &e) < 0)
+			stream_ok = false;
 		s->relay = NULL;
+		/* Lazy: the source's CRIU kills its tree only when the stream
+		 * ends well, and resumes it otherwise (its ferry migrate was
+		 * killed, say), even when every page is here: then this copy
+		 * must go, or both would run. */
+		if (!stream_ok && s->mode == FERRY_MIGRATE_LAZY && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			return ferry_error_set(err, EPIPE,
+					       "criu %s got every page, but the page stream did not end well (%s): the "
+					       "source resumes its copy",
+					       log, e.msg ? e.msg : "no goodbye from the source");
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
@@ -918,8 +931,9 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 			return ferry_error_prefix(err, "RESTORE: ips[%zu]", i);
 		s->n_ips = i + 1;
 	}
-	/* If this process dies from here to COMMIT, the listener (or the next agent to start) finds this mark and
-	 * undoes what the session made (serve_recover). */
+	/* If this process dies from here to COMMIT (lazy: to the last
+	 * page), the listener (or the next agent to start) finds this mark
+	 * and undoes what the session made (serve_recover). */
 	if (write_uncommitted(s, true, err) < 0)
 		return -1;
 	for (i = 0; i < s->n_ips; i++)
@@ -998,7 +1012,11 @@ do_commit(struct sess *s, const json_t *msg, ferry_error_t *err)
 	if (ferry_fault("dst-commit"))
 		return ferry_error_set(err, EIO, "fault injected at dst-commit");
 	s->committed = true;
-	clear_uncommitted(s);
+	/* Lazy: the source resumes its tree unless this session lets the
+	 * page stream end well (relay.c, hold_bye), so until then a killed
+	 * session's copy must go too: the mark stays to the last page. */
+	if (s->mode != FERRY_MIGRATE_LAZY)
+		clear_uncommitted(s);
 	if (reply(s, FERRY_MSG_COMMITTED, json_pack("{s:I}", "ip_ms", (json_int_t) ((now_s() - t) * 1000.0)), err) < 0)
 		return -1;
 	/* One announcement went out before the answer; repeat it for
@@ -1017,7 +1035,10 @@ do_postcopy(struct sess *s, ferry_error_t *err)
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 	bool ok;
 
+	ferry_fault("dst-postcopy"); /* a stall: the daemon and the relay go on */
 	ok = wait_criu(s, -1, "lazy-pages.log", &e) == 0;
+	if (ok)
+		clear_uncommitted(s);
 	if (!ok) {
 		/* Memory that never arrived cannot be made up: the copy here
 		 * must not run on with holes in it. */
