@@ -876,6 +876,9 @@ struct lazy_watch {
 	pthread_t th;
 	pid_t daemon;
 	char *cg_path;
+	const struct ferry_ipaddr *ips; /* dropped before the kill, as in rollback() */
+	const bool *ip_added;
+	size_t n_ips;
 	atomic_bool stop;
 	bool reaped; /* the daemon died during the restore; status below */
 	int status;
@@ -893,6 +896,14 @@ lazy_watch_main(void *arg)
 
 			w->reaped = true;
 			pr_warn("the lazy-pages daemon died during the restore: stopping the restore");
+			/* Restored TCP sockets that die with the copy must not
+			 * reset the peers the source resumes with (rollback()
+			 * says why; it finds the addresses gone). */
+			for (size_t i = 0; i < w->n_ips; i++) {
+				if (w->ip_added[i] && ferry_net_addr_del(&w->ips[i], NULL, &e) < 0)
+					pr_warn("%s", e.msg);
+				ferry_error_clear(&e);
+			}
 			if (w->cg_path && ferry_cgroup_open(w->cg_path, &cg, &e) == 0)
 				ferry_cgroup_kill(cg, SIGKILL, &e);
 			return NULL;
@@ -956,7 +967,7 @@ do_restore(struct sess *s, const json_t *msg, ferry_error_t *err)
 	ro.cgroup_path = cg;
 	ro.lazy_pages = s->mode == FERRY_MIGRATE_LAZY;
 	{
-		struct lazy_watch w = { .daemon = s->criu_pid };
+		struct lazy_watch w = { .daemon = s->criu_pid, .ips = s->ips, .ip_added = s->ip_added, .n_ips = s->n_ips };
 		bool watching = false;
 		int r;
 
