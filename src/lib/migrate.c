@@ -114,6 +114,8 @@ struct mig {
 	double t_handoff;
 	ferry_error_t cb_err;
 	ferry_guard_t *guard; /* takes over if this process dies (migrate_guard.c) */
+	bool restore_sent;    /* the destination may have run a copy with our IPs */
+	uint64_t ips_moved;   /* the IPs release_ips() removed, for announcing again */
 };
 
 /*
@@ -637,6 +639,33 @@ restore_ips(struct mig *m)
 	}
 }
 
+/*
+ * After a rollback that reached the destination's restore: its copy ran
+ * with our addresses for a while and may have sent ARP requests from
+ * them, which point the neighbours' caches at it.  Once the session has
+ * ended (it closes the connection when its rollback is done) the
+ * addresses are announced here again.
+ */
+static void
+announce_again(struct mig *m)
+{
+	for (int i = 0; i < 50; i++) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		_cleanup_free_ char *buf = NULL;
+		uint32_t type;
+		size_t len;
+
+		ferry_tls_set_timeout(m->t, 3000);
+		if (ferry_wire_recv(m->t, &type, &buf, &len, &e) < 0)
+			break;
+	}
+	for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if ((m->ips_moved & (UINT64_C(1) << i)) && ferry_net_announce(&m->o->ips[i], 2, &e) < 0)
+			pr_warn("rollback: %s", e.msg);
+	}
+}
+
 /* Removes the service IPs here and lists them for COMMIT. */
 static json_t *
 release_ips(struct mig *m, ferry_error_t *err)
@@ -660,6 +689,7 @@ release_ips(struct mig *m, ferry_error_t *err)
 			if (m->ip_removed[i])
 				mask |= UINT64_C(1) << i;
 		ferry_guard_note(m->guard, FERRY_GUARD_IPS, mask);
+		m->ips_moved = mask;
 	}
 	return ips;
 }
@@ -683,6 +713,7 @@ lazy_handoff(struct mig *m, ferry_error_t *err)
 	if ((ips = release_ips(m, err)) == NULL)
 		return -1;
 	req = json_pack("{s:b, s:o}", "tcp_established", m->tcp_established, "ips", ips);
+	m->restore_sent = true;
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_RESTORE, req, err);
 	json_decref(req);
 	if (ret < 0)
@@ -741,6 +772,7 @@ post_dump(struct mig *m, ferry_error_t *err)
 			return -1;
 		req = json_pack("{s:b, s:o}", "tcp_established", m->tcp_established, "ips", ips);
 	}
+	m->restore_sent = true;
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_RESTORE, req, err);
 	json_decref(req);
 	/* A restore of a big tree takes a while; its own bound. */
@@ -1206,6 +1238,8 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 					   o->id);
 		else if (m->t_freeze != 0)
 			ferry_error_prefix(err, "rolled back, \"%s\" runs on here", o->id);
+		if (m->restore_sent && !m->uncertain && m->ips_moved)
+			announce_again(m);
 		goto out;
 	}
 	if (o->preflight_only) {

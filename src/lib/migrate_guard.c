@@ -168,9 +168,11 @@ take_over(const ferry_ctx_t *ctx, const struct ferry_guard_info *gi, const struc
 		thaw(gi);
 	unlock_leftovers(gi);
 	put_back_ips(gi, s->ips_removed, 2);
-	if (s->handed_off) {
-		/* The destination drops the addresses when it kills its copy,
-		 * maybe after our announcement: say it again then. */
+	if (s->ips_removed) {
+		/* A copy the destination restored ran with the addresses (its
+		 * ARP requests point the neighbours at it) until the
+		 * destination killed it, maybe after our announcement: say it
+		 * again then. */
 		struct timespec ts = { .tv_sec = 1 };
 		nanosleep(&ts, NULL);
 		put_back_ips(gi, s->ips_removed, 3);
