@@ -3,7 +3,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps check check-unit check-unit-asan check-fuzz fuzz-long check-conformance check-cli check-migrate demo bench bench-migrate install clean
+.PHONY: all deps check check-unit check-unit-asan check-fuzz fuzz-long check-conformance check-cli check-migrate check-faults demo bench bench-migrate install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -43,6 +43,11 @@ check-cli: all
 
 check-migrate: all
 	tests/run-all migrate
+
+# The fault matrix alone (tests/migrate/faults.bats: every fault at every
+# point of a migration, both modes; also part of check-migrate).
+check-faults: all
+	tests/run-all faults
 
 demo: deps
 	$(MAKE) all

@@ -1010,6 +1010,8 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 		return ferry_error_sys(err, "criu %s: fork", ai->name);
 	if (c.child == 0)
 		child_exec(&sp);
+	if (o->spawned)
+		o->spawned(c.child, o->notify_data);
 	/* Only CRIU may hold its end: if it dies, recv() must see EOF. */
 	ferry_closep(&child_sk);
 

@@ -221,6 +221,9 @@ struct ferry_criu_opts {
 
 	ferry_criu_notify_fn notify;
 	void *notify_data;
+	/* Called with CRIU's pid right after it is forked (notify_data as
+	 * data): `ferry migrate` tells its guardian which process to wait for. */
+	void (*spawned)(pid_t pid, void *data);
 };
 
 #define FERRY_CRIU_OPTS_INIT \

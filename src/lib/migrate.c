@@ -50,6 +50,7 @@
 #include "hostcheck.h"
 #include "log.h"
 #include "migrate.h"
+#include "migrate_guard.h"
 #include "netmove.h"
 #include "relay.h"
 #include "state.h"
@@ -112,7 +113,50 @@ struct mig {
 	bool handed_off; /* lazy: CRIU serves the pages, the destination restores */
 	double t_handoff;
 	ferry_error_t cb_err;
+	ferry_guard_t *guard; /* takes over if this process dies (migrate_guard.c) */
+	bool restore_sent;    /* the destination may have run a copy with our IPs */
+	uint64_t ips_moved;   /* the IPs release_ips() removed, for announcing again */
 };
+
+/*
+ * SIGTERM, SIGINT and SIGHUP roll back in order: until COMMIT is sent the
+ * handler shuts the connections down, so whatever waits on them fails
+ * and the usual rollback runs (CRIU is answered "no" or sees its pages
+ * stream break, the tree is thawed, the IPs come back, the destination
+ * sees the session end without COMMIT).  After COMMIT the migration is
+ * finished instead: stopping half-way there is what would lose it.
+ * Signal flags and the fds they act on are this file's only globals.
+ */
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t commit_sent;
+static volatile int stop_fds[2] = { -1, -1 };
+
+static void
+on_stop_signal(int sig)
+{
+	stop_signal = sig;
+	if (commit_sent)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (stop_fds[i] >= 0)
+			shutdown(stop_fds[i], SHUT_RDWR);
+}
+
+static int
+check_stop(ferry_error_t *err)
+{
+	if (stop_signal && !commit_sent)
+		return ferry_error_set(err, EINTR, "interrupted by %s", strsignal(stop_signal));
+	return 0;
+}
+
+/* From here the destination may own the container. */
+static void
+mark_commit(struct mig *m)
+{
+	commit_sent = 1;
+	ferry_guard_note(m->guard, m->mode == FERRY_MIGRATE_LAZY ? FERRY_GUARD_HANDOFF : FERRY_GUARD_COMMIT, 0);
+}
 
 static double
 now_s(void)
@@ -157,15 +201,54 @@ ferry_migrate_mode_parse(const char *s, enum ferry_migrate_mode *out, ferry_erro
 	return ferry_error_set(err, EINVAL, "--mode %s: not one of auto, lazy, stop-copy, shared, pre-copy", s);
 }
 
+#if FERRY_FAULT_INJECTION
+static volatile sig_atomic_t fault_resumed;
+
+static void
+on_fault_resume(int sig)
+{
+	(void) sig;
+	fault_resumed = 1;
+}
+
+/* POINT:stall: says so on stderr (tests wait for the line, then kill
+ * something at exactly this point) and sleeps until a signal comes:
+ * SIGUSR1 goes on as if nothing happened; SIGTERM and friends run their
+ * handler, and then go on too (which then fails). */
+static void
+fault_stall(const char *point)
+{
+	struct sigaction sa = { .sa_handler = on_fault_resume }, old;
+
+	sigaction(SIGUSR1, &sa, &old);
+	fprintf(stderr, "ferry: fault: stalled at %s (pid %d)\n", point, (int) getpid());
+	fflush(stderr);
+	for (int i = 0; i < 600 && !fault_resumed; i++) {
+		struct timespec ts = { .tv_sec = 1 };
+		if (nanosleep(&ts, NULL) < 0 && errno == EINTR)
+			break;
+	}
+	sigaction(SIGUSR1, &old, NULL);
+	fault_resumed = 0;
+	pr_warn("fault: going on from %s", point);
+}
+#endif
+
 bool
 ferry_fault(const char *point)
 {
 #if FERRY_FAULT_INJECTION
 	const char *f = getenv("FERRY_FAULT");
-	if (f && strcmp(f, point) == 0) {
+	size_t n = strlen(point);
+
+	if (f == NULL || strncmp(f, point, n) != 0)
+		return false;
+	if (f[n] == '\0') {
 		pr_warn("fault injected at %s", point);
 		return true;
 	}
+	if (strcmp(f + n, ":stall") == 0)
+		fault_stall(point);
 #else
 	(void) point;
 #endif
@@ -556,6 +639,33 @@ restore_ips(struct mig *m)
 	}
 }
 
+/*
+ * After a rollback that reached the destination's restore: its copy ran
+ * with our addresses for a while and may have sent ARP requests from
+ * them, which point the neighbours' caches at it.  Once the session has
+ * ended (it closes the connection when its rollback is done) the
+ * addresses are announced here again.
+ */
+static void
+announce_again(struct mig *m)
+{
+	for (int i = 0; i < 50; i++) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		_cleanup_free_ char *buf = NULL;
+		uint32_t type;
+		size_t len;
+
+		ferry_tls_set_timeout(m->t, 3000);
+		if (ferry_wire_recv(m->t, &type, &buf, &len, &e) < 0)
+			break;
+	}
+	for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if ((m->ips_moved & (UINT64_C(1) << i)) && ferry_net_announce(&m->o->ips[i], 2, &e) < 0)
+			pr_warn("rollback: %s", e.msg);
+	}
+}
+
 /* Removes the service IPs here and lists them for COMMIT. */
 static json_t *
 release_ips(struct mig *m, ferry_error_t *err)
@@ -572,6 +682,14 @@ release_ips(struct mig *m, ferry_error_t *err)
 		}
 		m->ip_removed[i] = removed;
 		json_array_append_new(ips, json_string(ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf))));
+	}
+	{
+		uint64_t mask = 0;
+		for (size_t i = 0; i < m->o->n_ips && i < 64; i++)
+			if (m->ip_removed[i])
+				mask |= UINT64_C(1) << i;
+		ferry_guard_note(m->guard, FERRY_GUARD_IPS, mask);
+		m->ips_moved = mask;
 	}
 	return ips;
 }
@@ -595,17 +713,20 @@ lazy_handoff(struct mig *m, ferry_error_t *err)
 	if ((ips = release_ips(m, err)) == NULL)
 		return -1;
 	req = json_pack("{s:b, s:o}", "tcp_established", m->tcp_established, "ips", ips);
+	m->restore_sent = true;
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_RESTORE, req, err);
 	json_decref(req);
 	if (ret < 0)
 		return -1;
-	if (FAULT("src-commit", err) < 0)
+	if (FAULT("src-commit", err) < 0 || check_stop(err) < 0)
 		return -1;
+	mark_commit(m);
 	req = json_object();
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_COMMIT, req, err);
 	json_decref(req);
 	if (ret < 0)
 		return -1;
+	ferry_fault("src-commit-sent");
 	m->handed_off = true;
 	m->t_handoff = now_s();
 	phase_begin(m, "post-copy");
@@ -651,6 +772,7 @@ post_dump(struct mig *m, ferry_error_t *err)
 			return -1;
 		req = json_pack("{s:b, s:o}", "tcp_established", m->tcp_established, "ips", ips);
 	}
+	m->restore_sent = true;
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_RESTORE, req, err);
 	json_decref(req);
 	/* A restore of a big tree takes a while; its own bound. */
@@ -667,13 +789,15 @@ post_dump(struct mig *m, ferry_error_t *err)
 	/* Network: the restored sockets exist now, so the destination can
 	 * take the address without answering the peers with RSTs. */
 	phase_begin(m, "network");
-	if (FAULT("src-commit", err) < 0)
+	if (FAULT("src-commit", err) < 0 || check_stop(err) < 0)
 		return -1;
+	mark_commit(m);
 	req = json_object();
 	ret = ferry_wire_send_json(m->t, FERRY_MSG_COMMIT, req, err);
 	json_decref(req);
 	if (ret < 0)
 		return -1;
+	ferry_fault("src-commit-sent");
 	/* From here the outcome is not ours alone to know. */
 	ret = ferry_wire_expect(m->t, FERRY_MSG_COMMITTED, "destination", &ok, err);
 	if (ret < 0) {
@@ -706,6 +830,9 @@ freeze_first(struct mig *m)
 	m->t_freeze = now_s();
 	if (!m->was_paused && m->cg && !m->froze) {
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		/* Told before the freeze: a guardian that thaws a cgroup
+		 * nobody froze does no harm, one that misses a freeze does. */
+		ferry_guard_note(m->guard, FERRY_GUARD_FROZE, 0);
 		if (ferry_cgroup_freeze(m->cg, true, &e) == 0)
 			m->froze = true;
 		else
@@ -750,6 +877,13 @@ struct tune_data {
 };
 
 static void
+criu_spawned(pid_t pid, void *data)
+{
+	struct mig *m = data;
+	ferry_guard_note(m->guard, FERRY_GUARD_CRIU, (uint64_t) pid);
+}
+
+static void
 tune_dump(struct ferry_criu_opts *c, void *data)
 {
 	struct mig *m = data;
@@ -759,6 +893,7 @@ tune_dump(struct ferry_criu_opts *c, void *data)
 	c->notify_scripts = true;
 	c->notify = on_notify;
 	c->notify_data = m;
+	c->spawned = criu_spawned;
 	/* Connections may be mid-handshake while frozen: their peers retry
 	 * the SYN and reach the restored listener. */
 	c->tcp_skip_in_flight = true;
@@ -792,6 +927,14 @@ dump(struct mig *m, ferry_error_t *err)
 	}
 	if (ferry_mkdir_p(images, 0700, err) < 0 || ferry_mkdir_p(work, 0700, err) < 0)
 		return -1;
+	if (!m->o->preflight_only) {
+		/* Before the relay's threads exist (the guardian goes on with the
+		 * library after fork) and before anything it would undo. */
+		struct ferry_guard_info gi = { .id = m->o->id, .work = m->work, .st = m->st, .ips = m->o->ips,
+					       .n_ips = m->o->n_ips, .lazy = m->mode == FERRY_MIGRATE_LAZY };
+		if (ferry_guard_start(m->ctx, &gi, &m->guard, err) < 0)
+			return -1;
+	}
 	m->images_fd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (m->images_fd < 0)
 		return ferry_error_sys(err, "%s", images);
@@ -807,6 +950,9 @@ dump(struct mig *m, ferry_error_t *err)
 		int fd = dial(m, FERRY_CONN_PAGES, err), pair[2];
 		if (fd < 0 || ferry_tls_client(fd, m->creds, m->host, m->timeout_ms, &pt, err) < 0)
 			return ferry_error_prefix(err, "pages connection");
+		stop_fds[1] = fd;
+		if (stop_signal)
+			shutdown(fd, SHUT_RDWR);
 		if (m->mode == FERRY_MIGRATE_LAZY) {
 			if (ferry_loopback_free_port(&m->ps_port, err) < 0 ||
 			    ferry_relay_start(pt, -1, m->ps_port, false, &m->relay, err) < 0) {
@@ -864,6 +1010,7 @@ dump(struct mig *m, ferry_error_t *err)
 		if (ferry_relay_join(m->relay, NULL, &m->page_bytes, &e) < 0 && ret == 0)
 			pr_warn("%s", e.msg);
 		m->relay = NULL;
+		stop_fds[1] = -1; /* closed with the relay */
 	}
 	if (ret == 0) {
 		_cleanup_close_ int wfd = open(work, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -971,6 +1118,8 @@ int
 ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_error_t *err)
 {
 	struct mig mm = { .ctx = ctx, .o = o, .ps_fd = -1, .images_fd = -1, .rootfs_fd = -1 };
+	static const int stop_sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction old_sa[3];
 	struct mig *m = &mm;
 	struct ferry_container_dir d;
 	bool dir_open = false;
@@ -995,6 +1144,16 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 	if (ferry_tls_creds_load(&o->tls, &m->creds, err) < 0)
 		return -1;
 
+	stop_signal = 0;
+	commit_sent = 0;
+	{
+		/* SA_RESTART: CRIU's RPC and the file transfers go on; it is the
+		 * shut-down connections that make them fail. */
+		struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		for (size_t i = 0; i < 3; i++)
+			sigaction(stop_sigs[i], &sa, &old_sa[i]);
+	}
 	phase_begin(m, "preflight");
 	if (ferry_container_dir_open(ctx, o->id, &d, err) < 0)
 		goto out;
@@ -1030,6 +1189,9 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 	}
 	if (connect_and_hello(m, &dest_features, err) < 0)
 		goto out;
+	stop_fds[0] = ferry_tls_fd(m->t);
+	if (stop_signal)
+		shutdown(stop_fds[0], SHUT_RDWR);
 	if (choose_mode(m, dest_features, err) < 0)
 		goto out;
 	m->sync_rootfs = m->mode != FERRY_MIGRATE_SHARED && !m->spec->root_readonly;
@@ -1043,11 +1205,26 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 	phase_end(m);
 
 	if (dump(m, err) < 0) {
+		if (m->committed && m->mode != FERRY_MIGRATE_LAZY) {
+			/* COMMITTED came, then CRIU could not be told "yes" (it
+			 * died): the destination owns the container whatever
+			 * CRIU did, so the copy here goes, as after a dump. */
+			_cleanup_free_ char *why = ferry_error_string(err);
+			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+			pr_warn("after the commit: %s; removing the copy here", why);
+			if (ferry_container_delete(ctx, o->id, true, &e) < 0)
+				pr_warn("%s", e.msg);
+			ferry_error_clear(err);
+			goto bye;
+		}
 		/* CRIU has let go of the tree: thaw it unless nobody can say
 		 * where the container lives now. */
 		if (m->froze && !m->uncertain) {
+			/* The cgroup as it was frozen (`ferry resume` goes by
+			 * cgroup.events, which a task CRIU left in a ptrace stop
+			 * can keep from saying frozen). */
 			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-			if (ferry_container_pause(ctx, o->id, false, &e) < 0)
+			if (ferry_cgroup_freeze(m->cg, false, &e) < 0)
 				pr_warn("rollback: %s", e.msg);
 		}
 		restore_ips(m);
@@ -1078,6 +1255,8 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 					   o->id);
 		else if (m->t_freeze != 0)
 			ferry_error_prefix(err, "rolled back, \"%s\" runs on here", o->id);
+		if (m->restore_sent && !m->uncertain && m->ips_moved)
+			announce_again(m);
 		goto out;
 	}
 	if (o->preflight_only) {
@@ -1121,6 +1300,7 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 			goto committed_out;
 		}
 	}
+bye:
 	{
 		json_t *bye = json_object();
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
@@ -1137,6 +1317,8 @@ committed_out:
 out:
 	m->t_end = now_s();
 	phase_end(m);
+	if (ret < 0 && stop_signal && err->errno_ != EINTR)
+		ferry_error_prefix(err, "interrupted by %s", strsignal(stop_signal));
 	report(m, ret, err);
 out_quiet:
 	if (dir_open)
@@ -1171,6 +1353,11 @@ out_quiet:
 		ferry_relay_join(m->relay, NULL, NULL, &(ferry_error_t) FERRY_ERROR_INIT);
 	}
 	json_decref(dest_features);
+	/* Whatever had to be undone or finished is: the guardian goes. */
+	ferry_guard_stop(m->guard);
+	stop_fds[0] = stop_fds[1] = -1;
+	for (size_t i = 0; i < 3; i++)
+		sigaction(stop_sigs[i], &old_sa[i], NULL);
 	ferry_tls_close(m->t);
 	ferry_tls_creds_free(m->creds);
 	ferry_cgroup_free(m->cg);

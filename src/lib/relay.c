@@ -160,16 +160,36 @@ relay_main(void *arg)
 		}
 	}
 	{
+		/* Closed by a process that dies (kill -9 of ferry migrate), the
+		 * local end must reset, not end: a lazy dump's page server
+		 * takes an end for "every page served" and kills the source
+		 * tree.  The end of a good stream is a shutdown() (below),
+		 * which this does not touch. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(r->local, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	{
 		int one = 1;
 		setsockopt(r->local, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		setsockopt(tfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	/* No timeouts here: post-copy lasts as long as the workload keeps
-	 * some pages untouched; the peers' own ends bound it. */
+	 * some pages untouched; the peers' own ends bound it.  But a link
+	 * that is cut tells neither end: keepalive probes (and a bound on
+	 * unacknowledged data) turn that into an error in about 10 s, which
+	 * the error path below passes on to CRIU as a reset, instead of a
+	 * lazy dump that waits, frozen, for ever. */
 	{
 		struct timeval tv0 = { 0, 0 };
+		int on = 1, idle = 5, intvl = 1, cnt = 5;
+		unsigned int user_timeout = 10000;
 		setsockopt(tfd, SOL_SOCKET, SO_RCVTIMEO, &tv0, sizeof(tv0));
 		setsockopt(tfd, SOL_SOCKET, SO_SNDTIMEO, &tv0, sizeof(tv0));
+		setsockopt(tfd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+		setsockopt(tfd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(tfd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		setsockopt(tfd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+		setsockopt(tfd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
 	}
 	bool bye_sent = false;
 

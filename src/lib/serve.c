@@ -182,17 +182,25 @@ net_ctl(struct sess *s, uint32_t type, int fd, const uint32_t *arg, ferry_error_
 	return ferry_error_set(err, EPROTO, "the network process answered %u to a pages command", m.type);
 }
 
-static void
-relay_end(struct sess *s, bool finish)
+/* Ends the pages relay in the network process: with TLS's goodbye after
+ * CRIU finished (true when the stream ended well; why says otherwise),
+ * or cut (finish false; a pages connection not relayed yet is cut too: its
+ * goodbye would tell a lazy dump, once that serves, that every page was
+ * served). */
+static bool
+relay_end(struct sess *s, bool finish, ferry_error_t *why)
 {
-	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 	uint32_t ok = finish;
 
-	if (!s->relay_on)
-		return;
+	if (finish && !s->relay_on)
+		return true;
+	if (!finish && !s->relay_on && !s->pages_ready)
+		return true;
 	s->relay_on = false;
-	if (net_ctl(s, finish ? SPS_CTL_RELAY_FINISH : SPS_CTL_RELAY_ABORT, -1, finish ? &ok : NULL, &e) < 0)
-		pr_warn("session %s: pages relay: %s", s->who, e.msg);
+	s->pages_ready = false;
+	if (net_ctl(s, finish ? SPS_CTL_RELAY_FINISH : SPS_CTL_RELAY_ABORT, -1, finish ? &ok : NULL, why) < 0)
+		return false;
+	return true;
 }
 
 /* Receives the pages connection the listener hands over. */
@@ -234,7 +242,7 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 {
 	bool lazy = s->mode == FERRY_MIGRATE_LAZY;
 	int status_pipe[2] = { -1, -1 }, pair[2];
-	pid_t pid;
+	pid_t pid, parent;
 	char *argv[40];
 	int a = 0;
 
@@ -272,6 +280,7 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 	}
 	argv[a] = NULL;
 
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		ferry_error_sys(err, "fork");
@@ -279,6 +288,11 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 	}
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
+		/* Ours alone: a session that is killed takes its page server
+		 * or lazy-pages daemon with it (an orphaned daemon waits for a
+		 * restore forever; the recovery removes what it served). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
 		if (dup2(s->ps_fd, 3) < 0 || (lazy && dup2(status_pipe[1], 4) < 0))
 			_exit(127);
 		if (nul >= 0) {
@@ -340,7 +354,17 @@ wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 			close(s->ps_fd);
 			s->ps_fd = -1;
 		}
-		relay_end(s, WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		_cleanup_error_ ferry_error_t why = FERRY_ERROR_INIT;
+		bool stream_ok = relay_end(s, WIFEXITED(status) && WEXITSTATUS(status) == 0, &why);
+		/* Lazy: the source's CRIU kills its tree only when the stream
+		 * ends well, and resumes it otherwise (its ferry migrate was
+		 * killed, say), even when every page is here: then this copy
+		 * must go, or both would run. */
+		if (!stream_ok && s->mode == FERRY_MIGRATE_LAZY && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			return ferry_error_set(err, EPIPE,
+					       "criu %s got every page, but the page stream did not end well (%s): the "
+					       "source resumes its copy",
+					       log, why.msg ? why.msg : "no goodbye from the source");
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
@@ -355,6 +379,16 @@ wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 /* ---------------------------------------------------------------- rollback */
 
 static void
+clear_uncommitted(struct sess *s)
+{
+	_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		unlinkat(dfd, "uncommitted", 0);
+		unlinkat(dfd, "bundle-made", 0);
+	}
+}
+
+static void
 rollback(struct sess *s, const char *why)
 {
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
@@ -363,11 +397,25 @@ rollback(struct sess *s, const char *why)
 	/* The pages connection first, and without TLS's goodbye: the source's
 	 * CRIU must see a broken stream, not a finished one (a lazy dump
 	 * would take that for "all served" and kill the source tree). */
-	relay_end(s, false);
+	relay_end(s, false, &e);
+	ferry_error_clear(&e);
 	if (s->criu_pid > 0) {
 		kill(s->criu_pid, SIGKILL);
 		waitpid(s->criu_pid, NULL, 0);
 		s->criu_pid = 0;
+	}
+	/* The addresses before the copy: its restored TCP sockets, closed
+	 * when it dies, must not reach the peers (a RST would end the very
+	 * connections the source resumes); without a local address the
+	 * kernel finds no route for them. */
+	for (size_t i = 0; i < s->n_ips; i++) {
+		if (!s->ip_added[i])
+			continue;
+		if (ferry_net_addr_del(&s->ips[i], NULL, &e) < 0) {
+			pr_warn("rollback: %s", e.msg);
+			ferry_error_clear(&e);
+		}
+		s->ip_added[i] = false;
 	}
 	if (s->restored || (s->dir && s->id)) {
 		_cleanup_close_ int dfd = s->dir ? open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -381,15 +429,6 @@ rollback(struct sess *s, const char *why)
 			unlinkat(dfd, "uncommitted", 0);
 		s->restored = false;
 	}
-	for (size_t i = 0; i < s->n_ips; i++) {
-		if (!s->ip_added[i])
-			continue;
-		if (ferry_net_addr_del(&s->ips[i], NULL, &e) < 0) {
-			pr_warn("rollback: %s", e.msg);
-			ferry_error_clear(&e);
-		}
-		s->ip_added[i] = false;
-	}
 	if (s->bundle_made && s->bundle) {
 		_cleanup_close_ int root = open(s->o->bundle_root ? s->o->bundle_root : DEFAULT_BUNDLE_ROOT,
 						O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -397,6 +436,7 @@ rollback(struct sess *s, const char *why)
 			pr_warn("rollback: %s", e.msg);
 		s->bundle_made = false;
 	}
+	clear_uncommitted(s);
 }
 
 /* ---------------------------------------------------------------- steps */
@@ -583,9 +623,14 @@ make_bundle(struct sess *s, ferry_error_t *err)
 			return ferry_error_sys(err, "bundle %s", s->bundle);
 	} else {
 		_cleanup_close_ int bfd = open(s->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		s->bundle_made = true;
 		if (bfd < 0 || ferry_write_file_atomic_at(bfd, OWNED_MARK, "", 0, 0600, err) < 0)
 			return bfd < 0 ? ferry_error_sys(err, "%s", s->bundle) : -1;
+		/* For the listener, should this session die: the bundle is
+		 * its to remove (serve_recover). */
+		if (dfd < 0 || ferry_write_file_atomic_at(dfd, "bundle-made", s->bundle, strlen(s->bundle), 0600, err) < 0)
+			return dfd < 0 ? ferry_error_sys(err, "%s", s->dir) : -1;
 	}
 	if (!s->in_place && mkdir(s->rootfs, 0755) < 0 && errno != EEXIST)
 		return ferry_error_sys(err, "%s", s->rootfs);
@@ -810,8 +855,10 @@ do_dump(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 }
 
 /* "uncommitted": the container id, then each service IP added, a line each. */
+/* all_ips: before the addresses are added (a session killed while adding
+ * them leaves none behind); then again with only those it added. */
 static int
-write_uncommitted(struct sess *s, ferry_error_t *err)
+write_uncommitted(struct sess *s, bool all_ips, ferry_error_t *err)
 {
 	_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
@@ -826,7 +873,7 @@ write_uncommitted(struct sess *s, ferry_error_t *err)
 	fprintf(f, "%s\n", s->id);
 	for (size_t i = 0; i < s->n_ips; i++) {
 		char a[128];
-		if (s->ip_added[i])
+		if (all_ips || s->ip_added[i])
 			fprintf(f, "%s\n", ferry_ipaddr_format(&s->ips[i], a, sizeof(a)));
 	}
 	fclose(f);
@@ -834,12 +881,15 @@ write_uncommitted(struct sess *s, ferry_error_t *err)
 }
 
 /*
- * At start: sessions of an agent that died.  Their page images are memory
- * (tmpfs) and go; a container one of them restored but never committed is
- * killed and its IPs dropped: its source kept (or took back) the container.
+ * At start: sessions of an agent that died; while serving (only = its
+ * pid): a session process that was killed.  Their page images are memory
+ * (tmpfs) and go; a container one of them restored but never committed
+ * is killed and its IPs dropped: its
+ * source kept (or took back) the container; a bundle one of them made for
+ * a container that did not arrive is removed.
  */
 static void
-serve_recover(const ferry_ctx_t *ctx, int rfd)
+serve_recover(const ferry_ctx_t *ctx, int rfd, pid_t only)
 {
 	_cleanup_closedir_ DIR *dir = NULL;
 	struct dirent *de;
@@ -850,6 +900,9 @@ serve_recover(const ferry_ctx_t *ctx, int rfd)
 			close(dup_fd);
 		return;
 	}
+	/* The dup shares its offset with rfd: an earlier pass left it at
+	 * the end. */
+	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
 		_cleanup_close_ int sfd = -1;
 		_cleanup_free_ char *text = NULL;
@@ -861,8 +914,25 @@ serve_recover(const ferry_ctx_t *ctx, int rfd)
 		sfd = openat(rfd, de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0)
 			continue;
+		if (only > 0) {
+			_cleanup_free_ char *pid = NULL;
+			size_t plen = 0;
+			char want[32];
+			snprintf(want, sizeof(want), "%d", (int) only);
+			if (ferry_read_file_at(sfd, "pid", 64, &pid, &plen, &e) < 0 || strcmp(pid, want) != 0) {
+				ferry_error_clear(&e);
+				continue;
+			}
+		}
 		if (ferry_read_file_at(sfd, "uncommitted", 64 << 10, &text, &len, &e) == 0) {
 			char *save = NULL, *id = strtok_r(text, "\n", &save);
+			/* The addresses first, as in rollback(). */
+			for (char *l = strtok_r(NULL, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+				struct ferry_ipaddr a;
+				if (ferry_ipaddr_parse(l, &a, &e) == 0)
+					ferry_net_addr_del(&a, NULL, &e);
+				ferry_error_clear(&e);
+			}
 			if (id && ferry_id_valid(id)) {
 				pr_warn("recovering: session %s restored \"%s\" and never committed: removing it",
 					de->d_name, id);
@@ -871,15 +941,28 @@ serve_recover(const ferry_ctx_t *ctx, int rfd)
 					ferry_error_clear(&e);
 				}
 			}
-			for (char *l = strtok_r(NULL, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-				struct ferry_ipaddr a;
-				if (ferry_ipaddr_parse(l, &a, &e) == 0)
-					ferry_net_addr_del(&a, NULL, &e);
-				ferry_error_clear(&e);
-			}
 			unlinkat(sfd, "uncommitted", 0);
 		}
 		ferry_error_clear(&e);
+		{
+			_cleanup_free_ char *bundle = NULL;
+			size_t blen = 0;
+			if (ferry_read_file_at(sfd, "bundle-made", PATH_MAX, &bundle, &blen, &e) == 0) {
+				const char *slash = strrchr(bundle, '/');
+				struct ferry_container_dir d;
+				/* Not if a container of that id lives here (it came
+				 * in later and uses a bundle at the same path). */
+				if (slash && ferry_id_valid(slash + 1) &&
+				    ferry_container_dir_open(ctx, slash + 1, &d, &e) < 0) {
+					pr_warn("recovering: removing the bundle %s the session made", bundle);
+					ferry_remove_owned_bundle(bundle);
+				} else if (slash && ferry_id_valid(slash + 1)) {
+					ferry_container_dir_close(&d);
+				}
+				unlinkat(sfd, "bundle-made", 0);
+			}
+			ferry_error_clear(&e);
+		}
 		ferry_rm_rf_at(sfd, "images", &e);
 		ferry_error_clear(&e);
 		unlinkat(sfd, "pages.sock", 0);
@@ -900,6 +983,9 @@ struct lazy_watch {
 	pthread_t th;
 	pid_t daemon;
 	char *cg_path;
+	const struct ferry_ipaddr *ips; /* dropped before the kill, as in rollback() */
+	const bool *ip_added;
+	size_t n_ips;
 	atomic_bool stop;
 	bool reaped; /* the daemon died during the restore; status below */
 	int status;
@@ -917,6 +1003,14 @@ lazy_watch_main(void *arg)
 
 			w->reaped = true;
 			pr_warn("the lazy-pages daemon died during the restore: stopping the restore");
+			/* Restored TCP sockets that die with the copy must not
+			 * reset the peers the source resumes with (rollback()
+			 * says why; it finds the addresses gone). */
+			for (size_t i = 0; i < w->n_ips; i++) {
+				if (w->ip_added[i] && ferry_net_addr_del(&w->ips[i], NULL, &e) < 0)
+					pr_warn("%s", e.msg);
+				ferry_error_clear(&e);
+			}
 			if (w->cg_path && ferry_cgroup_open(w->cg_path, &cg, &e) == 0)
 				ferry_cgroup_kill(cg, SIGKILL, &e);
 			return NULL;
@@ -943,15 +1037,19 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 		if (ips[i] == NULL || ferry_ipaddr_parse(ips[i], &s->ips[i], err) < 0)
 			return ferry_error_prefix(err, "RESTORE: ips[%u]", i);
 		s->n_ips = i + 1;
+	}
+	/* If this process dies from here to COMMIT (lazy: to the last
+	 * page), the listener (or the next agent to start) finds this mark
+	 * and undoes what the session made (serve_recover). */
+	if (write_uncommitted(s, true, err) < 0)
+		return -1;
+	for (size_t i = 0; i < s->n_ips; i++)
 		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
 			return -1;
-	}
+	if (write_uncommitted(s, false, err) < 0)
+		return -1;
 	if (ferry_fault("dst-restore"))
 		return ferry_error_set(err, EIO, "fault injected at dst-restore");
-	/* If this process dies from here to COMMIT, the next agent to start
-	 * finds this mark and undoes what the session made (serve_recover). */
-	if (write_uncommitted(s, err) < 0)
-		return -1;
 	if (s->o->cgroup_parent)
 		cg = xasprintf("%s/%s", s->o->cgroup_parent, s->id);
 	*tp = now_s();
@@ -965,7 +1063,7 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 	ro.cgroup_path = cg;
 	ro.lazy_pages = s->mode == FERRY_MIGRATE_LAZY;
 	{
-		struct lazy_watch w = { .daemon = s->criu_pid };
+		struct lazy_watch w = { .daemon = s->criu_pid, .ips = s->ips, .ip_added = s->ip_added, .n_ips = s->n_ips };
 		bool watching = false;
 		int r;
 
@@ -998,6 +1096,7 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 	}
 	s->restored = true;
 	s->t_restored = now_s();
+	ferry_fault("dst-restored"); /* only as a stall: a kill here */
 	if (ferry_fault("dst-restored-exit"))
 		_exit(99); /* an agent dying at the worst moment (tests) */
 	return 0;
@@ -1056,11 +1155,11 @@ do_commit(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 	if (ferry_fault("dst-commit"))
 		return ferry_error_set(err, EIO, "fault injected at dst-commit");
 	s->committed = true;
-	{
-		_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0)
-			unlinkat(dfd, "uncommitted", 0);
-	}
+	/* Lazy: the source resumes its tree unless this session lets the
+	 * page stream end well (relay.c, hold_bye), so until then a killed
+	 * session's copy must go too: the mark stays to the last page. */
+	if (s->mode != FERRY_MIGRATE_LAZY)
+		clear_uncommitted(s);
 	ferry_ps_init(&m, SPS_COMMITTED);
 	ferry_ps_put_u64(&m, (uint64_t) ((now_s() - t) * 1000.0));
 	if (answer(s, &m, NULL, 0, err) < 0)
@@ -1082,7 +1181,10 @@ do_postcopy(struct sess *s, ferry_error_t *err)
 	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
 	bool ok;
 
+	ferry_fault("dst-postcopy"); /* a stall: the daemon and the relay go on */
 	ok = wait_criu(s, -1, "lazy-pages.log", &e) == 0;
+	if (ok)
+		clear_uncommitted(s);
 	if (!ok) {
 		/* Memory that never arrived cannot be made up: the copy here
 		 * must not run on with holes in it. */
@@ -1104,7 +1206,10 @@ session_free(struct sess *s)
 		kill(s->criu_pid, SIGKILL);
 		waitpid(s->criu_pid, NULL, 0);
 	}
-	relay_end(s, false);
+	{
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		relay_end(s, false, &e);
+	}
 	xfer_reset(s);
 	if (s->pages_listen >= 0)
 		close(s->pages_listen);
@@ -1301,6 +1406,17 @@ session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_cred
 		if (!ferry_error_isset(err))
 			ferry_error_sys(err, "%s", s->dir);
 		goto out;
+	}
+	{
+		/* The listener finds a killed session's directory by it. */
+		_cleanup_close_ int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d", (int) getpid());
+		if (dfd < 0 || ferry_write_file_atomic_at(dfd, "pid", pid, (size_t) n, 0600, err) < 0) {
+			if (!ferry_error_isset(err))
+				ferry_error_sys(err, "%s", s->dir);
+			goto out;
+		}
 	}
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/pages.sock", s->dir) >= (int) sizeof(sa.sun_path)) {
 		ferry_error_set(err, ENAMETOOLONG, "--work-root %s: too long for a unix socket path", root);
@@ -1506,7 +1622,7 @@ ferry_serve(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_erro
 	if (flock(rfd, LOCK_EX | LOCK_NB) < 0)
 		return ferry_error_set(err, EBUSY, "serve: another ferry serve uses %s",
 				       o->work_root ? o->work_root : DEFAULT_WORK_ROOT);
-	serve_recover(ctx, rfd);
+	serve_recover(ctx, rfd, 0);
 	lfd = listen_on(o->listen, err);
 	if (lfd < 0)
 		return ferry_error_prefix(err, "serve");
@@ -1529,6 +1645,12 @@ ferry_serve(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_erro
 			running--;
 			if (WIFEXITED(status) && WEXITSTATUS(status) >= 10)
 				sessions_done++;
+			/* Killed: it could not undo what it made, so we do. */
+			if (WIFSIGNALED(status)) {
+				pr_warn("a session process (pid %d) was killed by signal %d: recovering its session",
+					(int) pid, WTERMSIG(status));
+				serve_recover(ctx, rfd, pid);
+			}
 		}
 		if (o->once && sessions_done > 0)
 			break;

@@ -58,22 +58,28 @@ fatal(struct net *n, const char *what, uint32_t type)
 	pr_err("network process: %s (message %u from the monitor)", what, type);
 	if (n->relay)
 		ferry_relay_abort(n->relay);
+	ferry_tls_abort(n->pages);
 	_exit(3);
 }
 
-static void
-relay_end(struct net *n, bool finish)
+/* True when the stream ended well (finish, and the goodbye came). */
+static bool
+relay_end(struct net *n, bool finish, ferry_error_t *e)
 {
-	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	bool ok = true;
 
 	if (n->relay == NULL)
-		return;
+		return true;
 	if (finish)
 		ferry_relay_finish(n->relay);
-	if (!finish || !ferry_relay_wait(n->relay, 3000))
+	if (!finish || !ferry_relay_wait(n->relay, 3000)) {
 		ferry_relay_abort(n->relay);
-	ferry_relay_join(n->relay, NULL, NULL, &e);
+		ok = false;
+	}
+	if (ferry_relay_join(n->relay, NULL, NULL, e) < 0)
+		ok = false;
 	n->relay = NULL;
+	return ok;
 }
 
 /* One CTL_* message: acts, answers. */
@@ -107,17 +113,23 @@ control(struct net *n, struct ferry_ps_msg *m)
 		break;
 	}
 	case SPS_CTL_RELAY_FINISH: {
-		bool ok = ferry_ps_get_u32(m) != 0;
+		bool finish = ferry_ps_get_u32(m) != 0;
 		if (!ferry_ps_done(m))
 			fatal(n, "bad CTL_RELAY_FINISH", m->type);
-		relay_end(n, ok);
+		if (!relay_end(n, finish, &e)) {
+			if (!ferry_error_isset(&e))
+				ferry_error_set(&e, EPIPE, "no goodbye from the source");
+			r = -1;
+		}
 		break;
 	}
 	case SPS_CTL_RELAY_ABORT:
 		if (!ferry_ps_done(m))
 			fatal(n, "bad CTL_RELAY_ABORT", m->type);
-		relay_end(n, false);
-		ferry_tls_close(n->pages);
+		relay_end(n, false, &e);
+		ferry_error_clear(&e);
+		/* Also one not relayed yet, and without its goodbye. */
+		ferry_tls_abort(n->pages);
 		n->pages = NULL;
 		break;
 	default:
@@ -649,8 +661,8 @@ ferry_serve_net_main(int sock, int fd, ferry_tls_creds_t *creds, int timeout_ms,
 	pr_info("%s: session with %s", peer, ferry_tls_peer(n.t));
 	ferry_tls_set_timeout(n.t, timeout_ms);
 	rc = session(&n);
-	relay_end(&n, false);
-	ferry_tls_close(n.pages);
+	relay_end(&n, false, &e);
+	ferry_tls_abort(n.pages);
 	ferry_tls_close(n.t);
 	return rc;
 }

@@ -248,6 +248,19 @@ ferry_tls_close(ferry_tls_t *t)
 }
 
 void
+ferry_tls_abort(ferry_tls_t *t)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (t == NULL)
+		return;
+	setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	gnutls_deinit(t->s);
+	close(t->fd);
+	free(t);
+}
+
+void
 ferry_tls_closep(ferry_tls_t **t)
 {
 	ferry_tls_close(*t);

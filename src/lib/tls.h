@@ -59,6 +59,9 @@ void ferry_tls_shutdown_write(ferry_tls_t *t);
 
 /* Sends close_notify (best effort), frees the session and closes the fd. */
 void ferry_tls_close(ferry_tls_t *t);
+/* Without TLS's goodbye, and with a reset: for a stream that broke, so
+ * that the other end cannot take it for a finished one (relay.c). */
+void ferry_tls_abort(ferry_tls_t *t);
 void ferry_tls_closep(ferry_tls_t **t);
 #define _cleanup_tls_ __attribute__((cleanup(ferry_tls_closep)))
 

@@ -131,6 +131,7 @@ s.settimeout(10)
 s.sendall(b"two\n"); b = s.recv(100)
 open("'"$WORK"'/tcp.out", "w").write(a.decode() + b.decode())
 ' >"$WORK/tcp.log" 2>&1 &
+	TCP_PID=$!
 	local i
 	for ((i = 0; i < 100; i++)); do
 		[[ -s $WORK/tcp.ready ]] && { rm -f "$WORK/tcp.ready"; return 0; }

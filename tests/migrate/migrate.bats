@@ -187,55 +187,7 @@ run_on_a() {
 	on a ip addr del "$SIP/24" dev eth0
 }
 
-fault_matrix() {
-	local mode=$1 point points
-	points="src-preflight src-presync dst-dump src-dump src-images dst-restore src-commit"
-	# stop-copy commits after RESTORED; lazy hands off at the restore
-	[[ $mode == stop-copy ]] && points+=" src-restore dst-commit"
-	for point in $points; do
-		run_on_a "f-$point"
-		c1=$(answer 81 count)
-		if [[ $point == dst-* ]]; then
-			serve_stop b
-			on b env FERRY_FAULT=$point "$FERRY" serve --listen 10.77.0.12:$PORT --ca "$CERTS/ca.pem" --cert "$CERTS/b.pem" \
-				--key "$CERTS/b-key.pem" --bundle-root /run/ferry-bundles --cgroup-parent /ferry-tb-b --timeout 5000 \
-				>"$WORK/serve-b.log" 2>&1 &
-			echo $! >"$WORK/serve-b.pid"
-			sleep 0.3
-			run mig a b "f-$point" --mode "$mode"
-		else
-			run on a env FERRY_FAULT=$point "$FERRY" migrate "f-$point" --to 10.77.0.12 --ca "$CERTS/ca.pem" \
-				--cert "$CERTS/a.pem" --key "$CERTS/a-key.pem" --move-ip "$SIP/24" --no-progress --mode "$mode"
-		fi
-		echo "$mode $point: $output"
-		[ "$status" -ne 0 ]
-		[[ $output == *"fault injected at $point"* ]]
-		assert_only_on a "f-$point"
-		assert_ip_on a
-		[ "$(answer)" = a ]
-		[ "$(answer 81 count)" -ge "$c1" ]
-		if [[ $point == dst-* ]]; then
-			serve_stop b
-			serve_start b
-		fi
-		fy a delete -f "f-$point"
-		on a ip addr del "$SIP/24" dev eth0
-		TRIALS=$((TRIALS + 1))
-	done
-	assert_clean
-}
-
-@test "failures in every phase roll back (stop-copy): the container runs on at the source" {
-	TRIALS=0
-	fault_matrix stop-copy
-	echo "# $TRIALS fault trials" >&3
-}
-
-@test "failures in every phase roll back (lazy): the container runs on at the source" {
-	TRIALS=0
-	fault_matrix lazy
-	echo "# $TRIALS fault trials" >&3
-}
+# The fault matrix (every fault at every point, both modes): faults.bats.
 
 @test "the destination agent killed during the transfer: the source keeps it" {
 	run_on_a kl
