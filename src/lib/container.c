@@ -55,7 +55,7 @@ ferry_write_pid_file(const char *path, pid_t pid, ferry_error_t *err)
 		return ferry_error_sys(err, "pid file %s", path);
 	/* runc writes the pid without a newline; tools parse either. */
 	snprintf(buf, sizeof(buf), "%d", (int) pid);
-	if (ferry_write_file_atomic_at(dfd, base, buf, strlen(buf), 0644, err) < 0)
+	if (ferry_write_file_replace_at(dfd, base, buf, strlen(buf), 0644, err) < 0)
 		return ferry_error_prefix(err, "pid file %s", path);
 	return 0;
 }
@@ -396,7 +396,7 @@ ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o
 	if (ferry_container_dir_create(ctx, o->id, &d, err) < 0)
 		goto fail;
 	made_dir = true;
-	if (ferry_write_file_atomic_at(d.dir_fd, CONFIG_COPY, spec->raw, strlen(spec->raw), 0600, err) < 0)
+	if (ferry_write_file_replace_at(d.dir_fd, CONFIG_COPY, spec->raw, strlen(spec->raw), 0600, err) < 0)
 		goto fail;
 	/* 0622: the init may run as any user by the time it opens the fifo. */
 	if (mkfifoat(d.dir_fd, FIFO_FILE, 0622) < 0 || fchmodat(d.dir_fd, FIFO_FILE, 0622, 0) < 0) {
