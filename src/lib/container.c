@@ -555,6 +555,7 @@ ferry_container_start(const ferry_ctx_t *ctx, const char *id, ferry_error_t *err
 	_cleanup_free_ char *hook_json = NULL;
 	enum ferry_status s;
 	uint64_t deadline;
+	bool hup = false;
 	char c;
 
 	if (ferry_container_dir_open(ctx, id, &d, err) < 0)
@@ -594,11 +595,19 @@ ferry_container_start(const ferry_ctx_t *ctx, const char *id, ferry_error_t *err
 			ferry_error_set(err, ETIMEDOUT, "container \"%s\": init did not answer the start signal", id);
 			goto fail;
 		}
-		struct pollfd p = { .fd = fifo, .events = POLLIN };
-		if (r < 0)
-			poll(&p, 1, 100);
-		else
+		/* Until a writer has opened the fifo since we did, poll() does
+		 * not report the missing writer (POLLHUP) and waits for the
+		 * init's byte, which usually follows within microseconds of our
+		 * open; a writer that came and went without writing leaves
+		 * POLLHUP set, and we look again after a pause instead of
+		 * spinning. */
+		if (!hup) {
+			struct pollfd p = { .fd = fifo, .events = POLLIN };
+			if (poll(&p, 1, 100) > 0 && (p.revents & (POLLHUP | POLLIN)) == POLLHUP)
+				hup = true;
+		} else {
 			usleep(1000);
+		}
 	}
 	if (unlinkat(d.dir_fd, FIFO_FILE, 0) < 0) {
 		ferry_error_sys(err, "remove exec fifo");
