@@ -66,7 +66,12 @@ rm_tree(const struct ferry_cgroup *cg, int parent, const char *name, const char 
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		/* cgroupfs gives every entry's type: no stat of the 15-35
+		 * interface files of each cgroup (a third of delete's time in
+		 * a hybrid hierarchy). */
+		if (de->d_type == DT_DIR ||
+		    (de->d_type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     S_ISDIR(st.st_mode)))
 			ferry_strv_append(&subdirs, de->d_name);
 	}
 	for (char **s = subdirs; *s; s++) {

@@ -55,7 +55,7 @@ ferry_write_pid_file(const char *path, pid_t pid, ferry_error_t *err)
 		return ferry_error_sys(err, "pid file %s", path);
 	/* runc writes the pid without a newline; tools parse either. */
 	snprintf(buf, sizeof(buf), "%d", (int) pid);
-	if (ferry_write_file_atomic_at(dfd, base, buf, strlen(buf), 0644, err) < 0)
+	if (ferry_write_file_replace_at(dfd, base, buf, strlen(buf), 0644, err) < 0)
 		return ferry_error_prefix(err, "pid file %s", path);
 	return 0;
 }
@@ -396,7 +396,7 @@ ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o
 	if (ferry_container_dir_create(ctx, o->id, &d, err) < 0)
 		goto fail;
 	made_dir = true;
-	if (ferry_write_file_atomic_at(d.dir_fd, CONFIG_COPY, spec->raw, strlen(spec->raw), 0600, err) < 0)
+	if (ferry_write_file_replace_at(d.dir_fd, CONFIG_COPY, spec->raw, strlen(spec->raw), 0600, err) < 0)
 		goto fail;
 	/* 0622: the init may run as any user by the time it opens the fifo. */
 	if (mkfifoat(d.dir_fd, FIFO_FILE, 0622) < 0 || fchmodat(d.dir_fd, FIFO_FILE, 0622, 0) < 0) {
@@ -555,6 +555,7 @@ ferry_container_start(const ferry_ctx_t *ctx, const char *id, ferry_error_t *err
 	_cleanup_free_ char *hook_json = NULL;
 	enum ferry_status s;
 	uint64_t deadline;
+	bool hup = false;
 	char c;
 
 	if (ferry_container_dir_open(ctx, id, &d, err) < 0)
@@ -594,11 +595,19 @@ ferry_container_start(const ferry_ctx_t *ctx, const char *id, ferry_error_t *err
 			ferry_error_set(err, ETIMEDOUT, "container \"%s\": init did not answer the start signal", id);
 			goto fail;
 		}
-		struct pollfd p = { .fd = fifo, .events = POLLIN };
-		if (r < 0)
-			poll(&p, 1, 100);
-		else
+		/* Until a writer has opened the fifo since we did, poll() does
+		 * not report the missing writer (POLLHUP) and waits for the
+		 * init's byte, which usually follows within microseconds of our
+		 * open; a writer that came and went without writing leaves
+		 * POLLHUP set, and we look again after a pause instead of
+		 * spinning. */
+		if (!hup) {
+			struct pollfd p = { .fd = fifo, .events = POLLIN };
+			if (poll(&p, 1, 100) > 0 && (p.revents & (POLLHUP | POLLIN)) == POLLHUP)
+				hup = true;
+		} else {
 			usleep(1000);
+		}
 	}
 	if (unlinkat(d.dir_fd, FIFO_FILE, 0) < 0) {
 		ferry_error_sys(err, "remove exec fifo");

@@ -148,7 +148,7 @@ ferry_container_update(const ferry_ctx_t *ctx, const struct ferry_update_opts *o
 		goto out;
 	/* After the cgroup took the values: the copy records limits that
 	 * are in force, never ones the kernel refused. */
-	if (ferry_write_file_atomic_at(d.dir_fd, CONFIG_COPY, merged, strlen(merged), 0600, err) < 0) {
+	if (ferry_write_file_replace_at(d.dir_fd, CONFIG_COPY, merged, strlen(merged), 0600, err) < 0) {
 		ferry_error_prefix(err, "the new limits are applied, but saving them failed");
 		goto out;
 	}

@@ -210,6 +210,27 @@ wait_for_start(const struct ferry_init_cfg *cfg, ferry_error_t *err)
 	return 0;
 }
 
+/* GO: the parent has moved us into the container's cgroup (and written
+ * the id maps).  Awaited once, wherever it is first needed. */
+struct go_wait {
+	const struct ferry_init_cfg *cfg;
+	struct ferry_sync_msg *msg;
+	bool done;
+};
+
+static int
+wait_for_go(void *arg, ferry_error_t *err)
+{
+	struct go_wait *g = arg;
+
+	if (g->done)
+		return 0;
+	if (ferry_sync_expect(g->cfg->sync_fd, SYNC_GO, g->msg, err) < 0)
+		return -1;
+	g->done = true;
+	return 0;
+}
+
 __attribute__((noreturn)) static void
 die(const struct ferry_init_cfg *cfg, ferry_error_t *err, bool parent_listening)
 {
@@ -232,7 +253,7 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	_cleanup_free_ char *hook_state = NULL;
 	_cleanup_free_ char *exe = NULL;
 	bool nnp = p->no_new_privileges;
-	bool early_go;
+	struct go_wait go = { .cfg = cfg, .msg = msg };
 	int keep[3 + 256];
 	size_t nkeep = 0;
 
@@ -265,11 +286,12 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	if (ferry_process_apply_oom_score_adj(p, &err) < 0)
 		goto fail;
 	/* Moving a task into a v1 cgroup waits for an RCU grace period
-	 * (several ms).  Unless we need the id maps or our cgroup right away
-	 * (user or cgroup namespace), build the rootfs while the parent does
-	 * that, and wait for GO just before the hooks. */
-	early_go = cfg->new_user_ns || cfg->new_cgroup_ns || cfg->is_exec;
-	if (early_go && ferry_sync_expect(cfg->sync_fd, SYNC_GO, msg, &err) < 0)
+	 * (10-15 ms on a quiet host).  Unless we need the id maps or our
+	 * cgroup right away (user or cgroup namespace), build the rootfs while
+	 * the parent does that, up to the first cgroup mount (which shows the
+	 * cgroup we are in, so it waits for GO), and wait for GO at the
+	 * latest before the hooks. */
+	if ((cfg->new_user_ns || cfg->new_cgroup_ns || cfg->is_exec) && wait_for_go(&go, &err) < 0)
 		goto fail;
 
 	/* In a new user namespace we start as the overflow uid until we
@@ -293,7 +315,12 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 
 	if (!cfg->is_exec) {
 		struct ferry_rootfs_opts ro = {
-			.spec = spec, .bundle = cfg->bundle, .rootfs = cfg->rootfs, .no_pivot = cfg->no_pivot
+			.spec = spec,
+			.bundle = cfg->bundle,
+			.rootfs = cfg->rootfs,
+			.no_pivot = cfg->no_pivot,
+			.before_cgroup_mount = wait_for_go,
+			.before_cgroup_arg = &go,
 		};
 
 		if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
@@ -310,7 +337,7 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 			goto fail;
 		if (ferry_rootfs_prepare(&ro, &err) < 0)
 			goto fail;
-		if (!early_go && ferry_sync_expect(cfg->sync_fd, SYNC_GO, msg, &err) < 0)
+		if (wait_for_go(&go, &err) < 0)
 			goto fail;
 		/* prestart and createRuntime hooks run in the parent (the
 		 * runtime's namespaces) now that ours exist. */

@@ -475,7 +475,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 		ferry_error_sys(err, "work directory %s", work_path);
 		goto fail;
 	}
-	if (ferry_write_file_atomic_at(d.dir_fd, "config.json", spec->raw, strlen(spec->raw), 0600, err) < 0)
+	if (ferry_write_file_replace_at(d.dir_fd, "config.json", spec->raw, strlen(spec->raw), 0600, err) < 0)
 		goto fail;
 	if (ferry_cgroup_create(cg_path, &spec->linux_.resources, 0, &cg, err) < 0)
 		goto fail;

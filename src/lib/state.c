@@ -203,7 +203,7 @@ ferry_state_write(const struct ferry_container_dir *d, const struct ferry_state 
 	json_decref(j);
 	if (text == NULL)
 		return ferry_error_set(err, ENOMEM, "encode state of %s", st->id);
-	ret = ferry_write_file_atomic_at(d->dir_fd, STATE_FILE, text, strlen(text), 0600, err);
+	ret = ferry_write_file_replace_at(d->dir_fd, STATE_FILE, text, strlen(text), 0600, err);
 	if (ret < 0)
 		return ferry_error_prefix(err, "write state of %s", st->id);
 	return 0;
@@ -229,6 +229,10 @@ ferry_state_read(const struct ferry_container_dir *d, struct ferry_state **out, 
 
 	if (ferry_read_file_at(d->dir_fd, STATE_FILE, STATE_MAX_SIZE, &text, NULL, err) < 0)
 		return ferry_error_prefix(err, "container \"%s\"", d->id);
+	/* Written without fsync (ferry_write_file_replace_at): after a power
+	 * failure it can be empty, which says no more than a missing one. */
+	if (*text == '\0')
+		return ferry_error_set(err, ENOENT, "container \"%s\": %s/%s is empty", d->id, d->path, STATE_FILE);
 	j = json_loads(text, 0, &jerr);
 	if (j == NULL || !json_is_object(j)) {
 		json_decref(j);

@@ -187,16 +187,16 @@ ferry_read_all(int fd, void *buf, size_t len)
 	return got;
 }
 
-int
-ferry_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-			   ferry_error_t *err)
+static int
+write_replace_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool sync,
+		 ferry_error_t *err)
 {
 	_cleanup_free_ char *tmp = xasprintf(".%s.tmp.%d", name, (int) getpid());
 	_cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 
 	if (fd < 0)
 		return ferry_error_sys(err, "create %s", tmp);
-	if (ferry_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (ferry_write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		ferry_error_sys(err, "write %s", name);
 		unlinkat(dirfd, tmp, 0);
 		return -1;
@@ -207,6 +207,20 @@ ferry_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t
 		return -1;
 	}
 	return 0;
+}
+
+int
+ferry_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			   ferry_error_t *err)
+{
+	return write_replace_at(dirfd, name, data, len, mode, true, err);
+}
+
+int
+ferry_write_file_replace_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			    ferry_error_t *err)
+{
+	return write_replace_at(dirfd, name, data, len, mode, false, err);
 }
 
 int

@@ -196,6 +196,22 @@ teardown() { common_teardown; }
 	assert_no_leftovers "$ID"
 }
 
+@test "without a cgroup namespace /sys/fs/cgroup shows the container's own cgroups, not the host's" {
+	# The init builds its rootfs while the parent moves it into its
+	# cgroup (an RCU grace period on v1); what it mounts follows the
+	# cgroups it is in, so it must not read them before the move.
+	ARGS='["sh","-c","grep -E \" - cgroup2? \" /proc/self/mountinfo | cut -d\" \" -f4"]' \
+		make_bundle '.linux.namespaces |= map(select(.type != "cgroup"))'
+	run ferry run -b "$BUNDLE" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -gt 0 ]
+	for root in "${lines[@]}"; do
+		[[ "$root" == */"$ID" ]]
+	done
+	assert_no_leftovers "$ID"
+}
+
 @test "create --pid-file writes the init's pid" {
 	make_bundle
 	ferry create --pid-file "$BUNDLE/pid" -b "$BUNDLE" "$ID"
