@@ -335,7 +335,7 @@ ferry_tls_abort(ferry_tls_t *t)
 	if (t == NULL)
 		return;
 	setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	gnutls_deinit(t->s);
+	t->api->gnutls_deinit(t->s);
 	close(t->fd);
 	free(t);
 }
