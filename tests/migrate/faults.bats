@@ -358,7 +358,10 @@ trials() {
 }
 
 @test "injected failures in every phase roll back: the container runs on at the source" {
-	# stop-copy commits after RESTORED; lazy hands off at the restore
+	# stop-copy commits after RESTORED; lazy hands off at the restore.
+	# Lazy: once RESTORE went out the destination restores at once, and
+	# its copy, stopped half-way by CRIU itself, may end the established
+	# connections (docs/migration.md): "-" from there on.
 	trials \
 		"stop-copy inject src-preflight a tcp" "lazy inject src-preflight a tcp" \
 		"stop-copy inject src-presync a tcp" "lazy inject src-presync a tcp" \
@@ -368,7 +371,7 @@ trials() {
 		"stop-copy inject src-images a tcp" "lazy inject src-images a tcp" \
 		"stop-copy inject dst-restore a tcp" "lazy inject dst-restore a -" \
 		"stop-copy inject src-restore a tcp" \
-		"stop-copy inject src-commit a tcp" "lazy inject src-commit a tcp" \
+		"stop-copy inject src-commit a tcp" "lazy inject src-commit a -" \
 		"stop-copy inject dst-commit a tcp"
 }
 
