@@ -736,9 +736,6 @@ cg_proc_cgroup_of(const char *text, const struct cg_hier *h)
 		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (c2 == NULL)
 			continue;
-		/* "ID:CONTROLLERS:PATH": cut the first two fields apart (the
-		 * cgroup2 line is "0::PATH") */
-		*c1 = '\0';
 		*c2 = '\0';
 		if (h->v2) {
 			if (strcmp(line, "0") == 0 && c1[1] == '\0')
