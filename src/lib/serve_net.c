@@ -343,6 +343,17 @@ struct net_sink {
 	bool *mf;
 };
 
+/* A request whose answer is a bare OK. */
+static int
+ask_ok(struct net_sink *k, struct ferry_ps_msg *m, ferry_error_t *err)
+{
+	if (ask(k->n, m, SPS_OK, k->mf, err) < 0)
+		return -1;
+	if (!ferry_ps_done(m))
+		fatal(k->n, "bad OK", m->type);
+	return 0;
+}
+
 static int
 sink_prepare(void *data, const struct ferry_xfer_manifest *xm, size_t **need, size_t *n_need, uint64_t *need_bytes,
 	     ferry_error_t *err)
@@ -406,11 +417,7 @@ sink_finish(void *data, int fd, const struct ferry_xfer_manifest *xm, size_t idx
 	ferry_ps_init(&m, SPS_FILE_DONE);
 	ferry_ps_put_u32(&m, (uint32_t) idx);
 	ferry_ps_put_u64(&m, written);
-	if (ask(k->n, &m, SPS_OK, k->mf, err) < 0)
-		return -1;
-	if (!ferry_ps_done(&m))
-		fatal(k->n, "bad OK", m.type);
-	return 0;
+	return ask_ok(k, &m, err);
 }
 
 static int
@@ -421,11 +428,7 @@ sink_done(void *data, const struct ferry_xfer_manifest *xm, ferry_error_t *err)
 
 	(void) xm;
 	ferry_ps_init(&m, SPS_FILES_END);
-	if (ask(k->n, &m, SPS_OK, k->mf, err) < 0)
-		return -1;
-	if (!ferry_ps_done(&m))
-		fatal(k->n, "bad OK", m.type);
-	return 0;
+	return ask_ok(k, &m, err);
 }
 
 static int

@@ -18,7 +18,9 @@
 #ifndef FERRY_SERVE_PS_H
 #define FERRY_SERVE_PS_H
 
+#include "context.h"
 #include "error.h"
+#include "migrate.h"
 #include "tls.h"
 
 enum serve_ps_type {
@@ -61,6 +63,17 @@ enum serve_ps_type {
 #define SPS_FEATURE_PIPE_MAX_OK (1u << 2)
 
 enum { SPS_TREE_ROOTFS = 0, SPS_TREE_IMAGES = 1 };
+
+#define DEFAULT_WORK_ROOT "/run/ferry-serve"
+#define DEFAULT_BUNDLE_ROOT "/var/lib/ferry/bundles"
+#define OWNED_MARK ".ferry-owned"
+
+
+/* A control connection's session (serve.c), in the process the listener
+ * (serve_listen.c) forked for it: 0 migrated in, 1 failed, -1 ended before
+ * its first request (a refused handshake). */
+int ferry_serve_session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, ferry_tls_creds_t *creds, int fd,
+			const char *peer);
 
 /* The network process, after it dropped its privileges: serves the
  * control connection fd until the session ends; returns its exit code. */

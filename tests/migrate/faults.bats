@@ -27,39 +27,10 @@ teardown_file() {
 	suite_teardown
 }
 
-run_on_a() {
-	local id=$1 bundle=${2:-$WORK/web}
-	on a ip addr add "$SIP/24" dev eth0 2>/dev/null || true
-	fy a run -d -b "$bundle" "$id" </dev/null >/dev/null 2>&1
-	local i
-	for ((i = 0; i < 60; i++)); do
-		[[ $(answer 81 count) =~ ^[0-9]+$ ]] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # serve_b [VAR=VALUE...] [-- SERVE-ARGS...]: the agent on b, afresh.
 serve_b() {
-	local envs=()
-	while [[ $# -gt 0 && $1 != -- ]]; do
-		envs+=("$1")
-		shift
-	done
-	[[ ${1:-} == -- ]] && shift
 	serve_stop b
-	: >"$WORK/serve-b.log"
-	on b env "${envs[@]}" "$FERRY" serve --listen 10.77.0.12:$PORT --ca "$CERTS/ca.pem" --cert "$CERTS/b.pem" \
-		--key "$CERTS/b-key.pem" --bundle-root /run/ferry-bundles --cgroup-parent /ferry-tb-b --timeout 5000 \
-		"$@" >>"$WORK/serve-b.log" 2>&1 &
-	echo $! >"$WORK/serve-b.pid"
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -q "listening on" "$WORK/serve-b.log" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "serve on b did not start: $(cat "$WORK/serve-b.log")"
-	return 1
+	serve_start b "$@"
 }
 
 # mig_bg ID MODE [VAR=VALUE...]: ferry migrate on a in the background,

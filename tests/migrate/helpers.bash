@@ -20,15 +20,22 @@ other() { [[ $1 == a ]] && echo b || echo a; }
 on() { "$TB" exec "$@"; }
 fy() { local h=$1; shift; on "$h" "$FERRY" "$@"; }
 
+# serve_start HOST [VAR=VALUE...] [-- SERVE-ARGS...]: the agent on HOST,
+# with those variables in its environment and those extra options.
 serve_start() {
-	local h=$1
+	local h=$1 envs=()
 	shift
+	while [[ $# -gt 0 && $1 != -- ]]; do
+		envs+=("$1")
+		shift
+	done
+	[[ ${1:-} == -- ]] && shift
 	# emptied here, not by the background job's redirection: that may
 	# happen after the wait below has read the previous agent's lines
 	: >"$WORK/serve-$h.log"
-	on "$h" "$FERRY" serve --listen "$(addr_of "$h"):$PORT" --ca "$CERTS/ca.pem" --cert "$CERTS/$h.pem" \
-		--key "$CERTS/$h-key.pem" --bundle-root "/run/ferry-bundles" --cgroup-parent "/ferry-tb-$h" \
-		--timeout 5000 "$@" >>"$WORK/serve-$h.log" 2>&1 &
+	on "$h" env "${envs[@]}" "$FERRY" serve --listen "$(addr_of "$h"):$PORT" --ca "$CERTS/ca.pem" \
+		--cert "$CERTS/$h.pem" --key "$CERTS/$h-key.pem" --bundle-root "/run/ferry-bundles" \
+		--cgroup-parent "/ferry-tb-$h" --timeout 5000 "$@" >>"$WORK/serve-$h.log" 2>&1 &
 	echo $! >"$WORK/serve-$h.pid"
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -48,6 +55,19 @@ serve_stop() {
 	kill "$pid" 2>/dev/null || true
 	pkill -f "serve --listen $(addr_of "$h"):$PORT" 2>/dev/null || true
 	rm -f "$WORK/serve-$h.pid"
+}
+
+# run_on_a ID [BUNDLE]: the workload (default $WORK/web) running on a
+# behind the service IP, once its counter answers.
+run_on_a() {
+	local id=$1 bundle=${2:-$WORK/web} i
+	on a ip addr add "$SIP/24" dev eth0 2>/dev/null || true
+	fy a run -d -b "$bundle" "$id" </dev/null >/dev/null 2>&1
+	for ((i = 0; i < 60; i++)); do
+		[[ $(answer 81 count) =~ ^[0-9]+$ ]] && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # mig FROM TO ID [ARGS...]: ferry migrate run on FROM.

@@ -8,18 +8,6 @@ load helpers
 setup_file() { suite_setup; }
 teardown_file() { suite_teardown; }
 
-run_on_a() {
-	local id=$1
-	on a ip addr add "$SIP/24" dev eth0 2>/dev/null || true
-	fy a run -d -b "$WORK/web" "$id" </dev/null >/dev/null 2>&1
-	local i
-	for ((i = 0; i < 60; i++)); do
-		[[ $(answer 81 count) =~ ^[0-9]+$ ]] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 @test "lazy: a to b and back, host content follows, counter continues, TCP connection survives" {
 	run_on_a lz
 	[ "$(answer)" = a ]
