@@ -280,6 +280,10 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 		 * restore forever; the recovery removes what it served). */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(127);
+		/* Its own process group: CRIU forks helpers (kerndat probes)
+		 * that a kill of CRIU alone would orphan (stop_criu). */
+		if (setpgid(0, 0) < 0)
+			_exit(127);
 		if (dup2(s->ps_fd, 3) < 0 || (lazy && dup2(status_pipe[1], 4) < 0))
 			_exit(127);
 		if (nul >= 0) {
@@ -290,6 +294,8 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 		execv(s->criu, argv);
 		_exit(127);
 	}
+	/* Also here: the group must exist before any kill of it. */
+	setpgid(pid, pid);
 	s->criu_pid = pid;
 	close(s->ps_fd);
 	s->ps_fd = -1;
@@ -313,6 +319,25 @@ fail:
 	if (status_pipe[1] >= 0)
 		close(status_pipe[1]);
 	return -1;
+}
+
+/*
+ * Ends the page server or lazy-pages daemon with whatever it forked: a
+ * CRIU killed while it probes the kernel leaves its probe children
+ * asleep forever otherwise (seen under load: an orphaned page server
+ * child holding the session's files).
+ */
+static void
+stop_criu(struct sess *s)
+{
+	if (s->criu_pid <= 0)
+		return;
+	/* The group while its leader is unreaped: its id is still ours. */
+	kill(-s->criu_pid, SIGKILL);
+	kill(s->criu_pid, SIGKILL);
+	while (waitpid(s->criu_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	s->criu_pid = 0;
 }
 
 static int
@@ -386,11 +411,7 @@ rollback(struct sess *s, const char *why)
 	 * would take that for "all served" and kill the source tree). */
 	relay_end(s, false, &e);
 	ferry_error_clear(&e);
-	if (s->criu_pid > 0) {
-		kill(s->criu_pid, SIGKILL);
-		waitpid(s->criu_pid, NULL, 0);
-		s->criu_pid = 0;
-	}
+	stop_criu(s);
 	/* The addresses before the copy: its restored TCP sockets, closed
 	 * when it dies, must not reach the peers (a RST would end the very
 	 * connections the source resumes); without a local address the
@@ -1098,10 +1119,7 @@ do_postcopy(struct sess *s, ferry_error_t *err)
 static void
 session_free(struct sess *s)
 {
-	if (s->criu_pid > 0) {
-		kill(s->criu_pid, SIGKILL);
-		waitpid(s->criu_pid, NULL, 0);
-	}
+	stop_criu(s);
 	{
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 		relay_end(s, false, &e);

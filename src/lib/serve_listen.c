@@ -74,6 +74,56 @@ on_stop(int sig)
  * source kept (or took back) the container; a bundle one of them made for
  * a container that did not arrive is removed.
  */
+/*
+ * Kills what is left of a dead session's CRIU: its page server or
+ * lazy-pages daemon dies with the session (PR_SET_PDEATHSIG), but not
+ * what that forked.  They are known by the session directory in their
+ * arguments (-D .../TOKEN/images): the token is random, so nothing else
+ * names it.
+ */
+static void
+kill_session_criu(const char *token)
+{
+	_cleanup_closedir_ DIR *proc = opendir("/proc");
+	_cleanup_free_ char *needle = xasprintf("/%s/", token);
+	struct dirent *de;
+
+	if (proc == NULL)
+		return;
+	while ((de = readdir(proc)) != NULL) {
+		char path[300], comm[32] = "", args[4096];
+		ssize_t n;
+		int fd;
+		bool match = false;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (n <= 0 || strncmp(comm, "criu\n", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, args, sizeof(args) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		args[n] = '\0';
+		for (ssize_t i = 0; i < n && !match; i += (ssize_t) strlen(args + i) + 1)
+			match = strstr(args + i, needle) != NULL;
+		if (match) {
+			pr_warn("recovering: killing criu (pid %s) of session %s", de->d_name, token);
+			kill((pid_t) strtol(de->d_name, NULL, 10), SIGKILL);
+		}
+	}
+}
+
 static void
 serve_recover(const ferry_ctx_t *ctx, int rfd, pid_t only)
 {
@@ -110,6 +160,7 @@ serve_recover(const ferry_ctx_t *ctx, int rfd, pid_t only)
 				continue;
 			}
 		}
+		kill_session_criu(de->d_name);
 		if (ferry_read_file_at(sfd, "uncommitted", 64 << 10, &text, &len, &e) == 0) {
 			char *save = NULL, *id = strtok_r(text, "\n", &save);
 			/* The addresses first, as in rollback(). */

@@ -17,6 +17,24 @@ load helpers
 setup_file() {
 	suite_setup
 	: >"$WORK/tally"
+	probe_criu
+}
+
+# probe_criu: $WORK/probe/criu, a CRIU whose page server and lazy-pages
+# daemon have a child of their own, as a real CRIU has while it probes the
+# kernel; a kill of CRIU alone would leave it behind.  (Its comm is "criu"
+# and its arguments name the session, as the probe's would.)
+probe_criu() {
+	mkdir -p "$WORK/probe"
+	cat >"$WORK/probe/criu" <<-EOF
+		#!/bin/sh
+		case "\$1" in
+		page-server | lazy-pages) "\$0" --probe "\$@" 3>&- 4>&- </dev/null >/dev/null & ;;
+		--probe) while :; do sleep 1; done ;;
+		esac
+		exec ${FERRY_CRIU:-/opt/ferry/criu/usr/sbin/criu} "\$@"
+	EOF
+	chmod +x "$WORK/probe/criu"
 }
 
 teardown_file() {
@@ -98,6 +116,14 @@ no_criu_left() {
 		sleep 0.1
 	done
 	echo "criu processes left:$left" >&2
+	for p in $left; do
+		echo "  $(ip netns identify "$p" 2>/dev/null): $(ps -o pid=,ppid=,stat=,etime=,args= -p "$p")" >&2
+		echo "  parent: $(ps -o pid=,stat=,args= -p "$(ps -o ppid= -p "$p")")" >&2
+		tr '\0' ' ' <"/proc/$p/cmdline" | grep -o '/run/ferry-serve/[0-9a-f]*' | while read -r d; do
+			on b sh -c "tail -n 15 $d/work/page-server.log" >&2
+		done
+	done
+	ps -eo pid,ppid,stat,etime,args | grep -E 'ferry|criu' | grep -v grep >&2
 	return 1
 }
 
@@ -156,11 +182,19 @@ check() {
 #   kill-ps    b's CRIU page server / lazy-pages daemon, the same way
 #   cut        the link cut while ferry migrate stands still at POINT
 #   full-bundle, full-work  b's --bundle-root / --work-root a full tmpfs
+#   inject-probe, kill-dst-probe  inject, kill-dst with b's CRIU leaving a
+#              child behind (probe_criu)
 trial() {
-	local mode=$1 kind=$2 point=$3 h=$4 tcp=$5 id c1= pid= cp r=0 bundle=$WORK/web
+	local mode=$1 kind=$2 point=$3 h=$4 tcp=$5 id c1= pid= cp r=0 bundle=$WORK/web name=$2 benv=()
 	SEQ=$((SEQ + 1))
 	id=f$SEQ
 	: >"$WORK/m.out"
+	: >"$WORK/why"
+	if [[ $kind == *-probe ]]; then
+		# b's CRIU leaves a child behind when killed (probe_criu)
+		benv=(FERRY_CRIU="$WORK/probe/criu")
+		kind=${kind%-probe}
+	fi
 	if [[ $kind == full-bundle ]]; then
 		# a writable rootfs: sent, into b's bundle root
 		on a sh -c "rm -rf /run/fbundle && mkdir -p /run/fbundle && cp -a $WORK/web/. /run/fbundle/ &&
@@ -174,7 +208,7 @@ trial() {
 		tcp_client_start || r=1
 	fi
 	if [[ $r -eq 0 ]]; then
-		fault || r=1
+		fault 2>>"$WORK/why" || r=1
 	fi
 	if [[ $r -ne 0 && -n $pid ]] && kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == ferry ]]; then
 		# a process the trial did not get to still stands still: end it
@@ -185,7 +219,8 @@ trial() {
 	mig_wait || r=1
 	cat "$WORK/m.out"
 	settle "$h" "$id"
-	check "$h" "$id" "$c1" "$tcp" || r=1
+	check "$h" "$id" "$c1" "$tcp" 2>>"$WORK/why" || r=1
+	cat "$WORK/why" >&2
 	finish
 }
 
@@ -194,7 +229,7 @@ fault() {
 	case $kind in
 	inject)
 		if [[ $point == dst-* ]]; then
-			serve_b FERRY_FAULT="$point" || return 1
+			serve_b FERRY_FAULT="$point" "${benv[@]}" || return 1
 			mig_bg "$id" "$mode"
 		else
 			mig_bg "$id" "$mode" FERRY_FAULT="$point"
@@ -208,7 +243,7 @@ fault() {
 		kill -"${kind^^}" "$pid"
 		;;
 	kill-dst)
-		serve_b FERRY_FAULT="$point:stall" || return 1
+		serve_b FERRY_FAULT="$point:stall" "${benv[@]}" || return 1
 		mig_bg "$id" "$mode"
 		pid=$(stalled "$WORK/serve-b.log" "$point") || return 1
 		kill -KILL "$pid"
@@ -280,6 +315,13 @@ finish() {
 		tail -n 30 "$WORK/serve-b.log" >&2
 		echo "--- the end of a's dump.log" >&2
 		on a sh -c "tail -n 25 /run/ferry-migrate/$id-*/work/dump.log" >&2
+		# what this trial left must not fail the next ones too
+		local p
+		for p in $(pgrep -x criu); do
+			case $(ip netns identify "$p" 2>/dev/null) in
+			ferry-tb-a | ferry-tb-b) kill -KILL "$p" ;;
+			esac
+		done
 	fi
 	if [[ $tcp == tcp && -n ${TCP_PID:-} ]] && kill -0 "$TCP_PID" 2>/dev/null; then
 		# a check that did not get to the TCP client: let it end, or
@@ -289,13 +331,18 @@ finish() {
 	fi
 	TCP_PID=
 	case $kind in
-	inject | kill-dst | kill-ps | kill-src-late) [[ $point == dst-* ]] && serve_b ;;
+	inject | kill-dst | kill-ps | kill-src-late)
+		if [[ $point == dst-* ]] && ! serve_b; then
+			echo "the usual agent on b did not start again" >&2
+			r=1
+		fi
+		;;
 	full-*)
 		if on b sh -c "ls -d /run/tiny/$id /run/tiny/*/images /run/tiny/*/pages.sock 2>/dev/null" | grep -q .; then
 			echo "left in the full tmpfs: $(on b ls -R /run/tiny)" >&2
 			r=1
 		fi
-		serve_b
+		serve_b || { echo "the usual agent on b did not start again" >&2; r=1; }
 		on b sh -c "umount /run/tiny; rmdir /run/tiny"
 		;;
 	esac
@@ -306,11 +353,13 @@ finish() {
 	on a rm -rf /run/fbundle
 	on b rm -rf "/run/ferry-bundles/$id"
 	if [[ $r -eq 0 ]]; then
-		echo "$mode $kind $point -> $h: ok" >>"$WORK/tally"
-		echo "# $mode $kind $point -> $h: ok" >&3
+		echo "$mode $name $point -> $h: ok" >>"$WORK/tally"
+		echo "# $mode $name $point -> $h: ok" >&3
 	else
-		echo "$mode $kind $point -> $h: FAILED" >>"$WORK/tally"
-		echo "# $mode $kind $point -> $h: FAILED" >&3
+		# the first reason on the line: the TAP summary may be all
+		# that is seen of a run
+		echo "$mode $name $point -> $h: FAILED" >>"$WORK/tally"
+		echo "# $mode $name $point -> $h: FAILED: $(grep -m1 . "$WORK/why" | cut -c1-200)" >&3
 	fi
 	return $r
 }
@@ -374,6 +423,15 @@ trials() {
 		"stop-copy kill-dst dst-restore a tcp" "lazy kill-dst dst-restore a -" \
 		"stop-copy kill-dst dst-restored a tcp" "lazy kill-dst dst-commit a -" \
 		"lazy kill-dst dst-postcopy a -"
+}
+
+@test "b's CRIU killed with a child of its own (as while it probes the kernel): nothing of it is left" {
+	# the session's rollback kills the page server's process group; a
+	# killed session's CRIU dies with it, and the recovery kills what
+	# that CRIU forked
+	trials \
+		"stop-copy inject-probe dst-dump a tcp" "lazy inject-probe dst-restore a -" \
+		"stop-copy kill-dst-probe dst-dump a tcp" "lazy kill-dst-probe dst-restore a -"
 }
 
 @test "CRIU killed on either side" {

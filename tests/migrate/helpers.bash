@@ -55,6 +55,14 @@ serve_stop() {
 	kill "$pid" 2>/dev/null || true
 	pkill -f "serve --listen $(addr_of "$h"):$PORT" 2>/dev/null || true
 	rm -f "$WORK/serve-$h.pid"
+	# gone, sessions included (one that still rolls back holds the work
+	# root's lock: the next agent would refuse to start)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		pgrep -f "serve --listen $(addr_of "$h"):$PORT" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "serve on $h still runs after 10 s: $(pgrep -af "serve --listen $(addr_of "$h"):$PORT")" >&2
 }
 
 # run_on_a ID [BUNDLE]: the workload (default $WORK/web) running on a
