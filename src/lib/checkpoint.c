@@ -6,6 +6,7 @@
  */
 #define LOG_PREFIX "checkpoint: "
 #include "checkpoint.h"
+#include "tmpfs_carry.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -340,7 +341,7 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	_cleanup_free_ struct ferry_criu_kv *ext = NULL;
 	_cleanup_strv_ char **cg_mounts = NULL;
 	_cleanup_strv_ char **ext_files = NULL;
-	_cleanup_strv_ char **masked_keys = NULL;
+	_cleanup_strv_ char **masked_keys = NULL, **carried = NULL;
 	_cleanup_close_ int images_fd = -1;
 	_cleanup_close_ int work_fd = -1;
 	_cleanup_criu_result_ struct ferry_criu_result res = { 0 };
@@ -390,7 +391,9 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	for (char **m = spec->linux_.masked_paths; m && *m; m++)
 		n_masked++;
 	cg_mounts = cgroup_mount_points(st->pid, &n_cg);
-	ext = calloc(spec->n_mounts + n_masked + n_cg + 1, sizeof(*ext));
+	if (o->carry_tmpfs && ferry_tmpfs_carry_plan(spec, st->pid, images_fd, &carried, err) < 0)
+		goto out;
+	ext = calloc(2 * spec->n_mounts + n_masked + n_cg + 1, sizeof(*ext));
 	if (ext == NULL) {
 		ferry_error_set(err, ENOMEM, "out of memory");
 		goto out;
@@ -427,6 +430,12 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 		ext[n_ext++] = (struct ferry_criu_kv){ key + strlen("masked-dir:"), key };
 	}
 
+	for (char **k = carried; k && *k; k++) {
+		char *key = xasprintf("%s%s", FERRY_TMPFS_KEY_PREFIX, *k);
+		free(*k);
+		*k = key;
+		ext[n_ext++] = (struct ferry_criu_kv){ key + strlen(FERRY_TMPFS_KEY_PREFIX), key };
+	}
 	for (size_t i = 0; i < n_cg; i++)
 		ext[n_ext++] = (struct ferry_criu_kv){ cg_mounts[i], cg_mounts[i] };
 

@@ -36,6 +36,10 @@ struct ferry_checkpoint_opts {
 	/* Masked directories as external mounts (key masked-dir:PATH): a
 	 * shorter freeze, but only ferry restores such an image. */
 	bool masked_dirs_external;
+	/* The config's tmpfs mounts ferry can carry are external to CRIU and
+	 * listed in the images (tmpfs_carry.h); their contents are the
+	 * caller's to write while the tree is frozen (the migration). */
+	bool carry_tmpfs;
 	/* Called with the CRIU request right before CRIU runs, so that a
 	 * caller (the migration) can add what the CLI has no flag for: a
 	 * connected page-server socket, TLS, a notification callback. */

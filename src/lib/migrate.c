@@ -50,6 +50,7 @@
 #include "hostcheck.h"
 #include "log.h"
 #include "migrate.h"
+#include "tmpfs_carry.h"
 #include "migrate_guard.h"
 #include "netmove.h"
 #include "relay.h"
@@ -742,6 +743,9 @@ post_dump(struct mig *m, ferry_error_t *err)
 	int64_t v = 0;
 	int ret;
 
+	/* The tmpfs contents CRIU left to us, while the tree is frozen. */
+	if (ferry_tmpfs_carry_dump(m->images_fd, m->st->pid, err) < 0)
+		return -1;
 	phase_end(m); /* dump */
 	if (FAULT("src-dump", err) < 0)
 		return -1;
@@ -881,6 +885,15 @@ criu_spawned(pid_t pid, void *data)
 {
 	struct mig *m = data;
 	ferry_guard_note(m->guard, FERRY_GUARD_CRIU, (uint64_t) pid);
+	/* CRIU has its copy of the pages socket now.  Ours must go: CRIU
+	 * closes its own once the pages are written (before its post-dump
+	 * notification), and only then does the relay see the end and send
+	 * TLS's goodbye, which the destination waits for before it restores.
+	 * Kept open, that wait ran into its 3 s bound. */
+	if (m->ps_fd >= 0) {
+		close(m->ps_fd);
+		m->ps_fd = -1;
+	}
 }
 
 static void
@@ -995,6 +1008,7 @@ dump(struct mig *m, ferry_error_t *err)
 	 * would only lengthen the freeze. */
 	co.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
 	co.masked_dirs_external = true;
+	co.carry_tmpfs = true;
 	co.tune = tune_dump;
 	co.tune_data = m;
 	ret = ferry_container_checkpoint(m->ctx, &co, err);

@@ -31,6 +31,7 @@
 #include "terminal.h"
 #include "log.h"
 #include "rootfs.h"
+#include "tmpfs_carry.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -350,7 +351,9 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	bool made_dir = false, mounted = false;
 	_cleanup_free_ char *bundle = NULL, *config_path = NULL, *rootfs = NULL, *cg_path = NULL;
 	_cleanup_free_ char *criu = NULL, *criu_root = NULL, *image_abs = NULL, *created = NULL;
-	_cleanup_free_ char *masked_dir = NULL;
+	_cleanup_free_ char *masked_dir = NULL, *tmpfs_stage = NULL;
+	_cleanup_strv_ char **tmpfs_keys = NULL, **tmpfs_paths = NULL;
+	size_t n_tmpfs = 0;
 	_cleanup_free_ struct ferry_criu_kv *ext = NULL;
 	_cleanup_free_ struct ferry_criu_inherit_fd *inh = NULL;
 	_cleanup_strv_ char **owned = NULL;
@@ -498,7 +501,7 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	 * is that host 2's directories show up where host 1's were. */
 	for (char **m = spec->linux_.masked_paths; m && *m; m++)
 		n_masked++;
-	ext = calloc(spec->n_mounts + 2 * n_masked + 2, sizeof(*ext));
+	ext = calloc(2 * spec->n_mounts + 2 * n_masked + 2, sizeof(*ext));
 	owned = calloc(spec->n_mounts + 1, sizeof(*owned));
 	if (ext == NULL || owned == NULL) {
 		ferry_error_set(err, ENOMEM, "out of memory");
@@ -529,6 +532,13 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	 * "/dev/null" (its ExtMountMap is mountpoint:key on dump). */
 	if (n_masked)
 		ext[n_ext++] = (struct ferry_criu_kv){ "/dev/null", "/dev/null" };
+	/* tmpfs mounts the migration carried itself (tmpfs_carry.h): a tmpfs
+	 * with the config's options, filled, for CRIU to bind in. */
+	tmpfs_stage = xasprintf("%s/tmpfs", d.path);
+	if (ferry_tmpfs_carry_stage(spec, images_fd, tmpfs_stage, &tmpfs_keys, &tmpfs_paths, &n_tmpfs, err) < 0)
+		goto fail;
+	for (size_t i = 0; i < n_tmpfs && i < spec->n_mounts; i++)
+		ext[n_ext++] = (struct ferry_criu_kv){ tmpfs_keys[i], tmpfs_paths[i] };
 	add_cgroup_mounts(spec, &ext, &n_ext, &owned, &n_owned);
 
 	/* Pipes the init had as stdio are outside the image: CRIU plugs in
@@ -637,6 +647,10 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 	}
 	if (run_criu_in_cgroup(copts.n_cg_roots ? NULL : cg, &copts, &pid, err) < 0)
 		goto fail;
+	/* CRIU's binds of them keep the file systems */
+	if (n_tmpfs)
+		ferry_tmpfs_carry_unstage(tmpfs_stage, tmpfs_paths);
+	n_tmpfs = 0;
 	umount2(criu_root, MNT_DETACH);
 	rmdir(criu_root);
 	mounted = false;
@@ -682,6 +696,8 @@ fail:
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
+	if (n_tmpfs)
+		ferry_tmpfs_carry_unstage(tmpfs_stage, tmpfs_paths);
 	if (mounted) {
 		umount2(criu_root, MNT_DETACH);
 		rmdir(criu_root);

@@ -72,6 +72,50 @@ teardown_file() { suite_teardown; }
 	on b ip addr del "$SIP/24" dev eth0
 }
 
+@test "tmpfs contents move with the container, carried by ferry (no tar): files, modes, owners, symlinks, a held file" {
+	# a process holding a log open in one tmpfs, a nested tmpfs, odd modes
+	jq '.process.args[2] = "exec 3>>/var/log/httpd/held; " + .process.args[2] + "; :" |
+		.process.args[2] |= sub("sleep 0.05"; "echo $i >&3; sleep 0.05")' "$WORK/web/config.json" >"$WORK/tc.json"
+	rm -rf "$WORK/tc" && mkdir "$WORK/tc" && cp -a "$WORK/web/rootfs" "$WORK/tc/" && mv "$WORK/tc.json" "$WORK/tc/config.json"
+	run_on_a tc "$WORK/tc"
+	fy a exec tc sh -c 'mkdir -p /tmp/d/e && printf "hello\n" >/tmp/d/e/f && chmod 0640 /tmp/d/e/f && chown 7:8 /tmp/d/e/f &&
+		chmod 0711 /tmp/d && ln -s d/e/f /tmp/link && echo 42 >/run/httpd/x.pid && truncate -s 1M /tmp/sparse &&
+		mkfifo /run/fifo'
+	serve_stop b
+	serve_start b FERRY_KEEP_WORK=1
+	run mig a b tc --mode stop-copy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_only_on b tc
+	[ "$(fy b exec tc cat /tmp/d/e/f)" = hello ]
+	[ "$(fy b exec tc stat -c '%a %u %g' /tmp/d/e/f)" = "640 7 8" ]
+	[ "$(fy b exec tc stat -c '%a' /tmp/d)" = 711 ]
+	[ "$(fy b exec tc readlink /tmp/link)" = d/e/f ]
+	[ "$(fy b exec tc cat /run/httpd/x.pid)" = 42 ]
+	[ "$(fy b exec tc stat -c %s /tmp/sparse)" = 1048576 ]
+	# a tmpfs with a fifo in it stays CRIU's (tar), and comes along too
+	fy b exec tc test -p /run/fifo
+	# the held log goes on where it was, through the restored descriptor
+	n1=$(fy b exec tc wc -l /var/log/httpd/held | awk '{print $1}')
+	sleep 0.3
+	n2=$(fy b exec tc wc -l /var/log/httpd/held | awk '{print $1}')
+	echo "held: $n1 -> $n2 lines"
+	[ "$n2" -gt "$n1" ]
+	# one line a tick, none lost or doubled across the move
+	fy b exec tc sh -c 'awk "NR > 1 && \$1 != p + 1 { print \"gap at \" NR; bad = 1 } { p = \$1 } END { exit bad }" /var/log/httpd/held'
+	# CRIU ran no tar: it bound the tmpfs mounts ferry made and filled
+	# (/tmp, /run/httpd, /var/log/httpd at least; /run is CRIU's)
+	n=$(on b sh -c 'cat /run/ferry-serve/*/work/restore.log' | grep -c 'Will mount .* from /run/ferry/tc/tmpfs/[0-9]* (E)')
+	echo "external tmpfs mounts: $n"
+	[ "$n" -ge 3 ]
+	fy b delete -f tc
+	on b ip addr del "$SIP/24" dev eth0
+	on b sh -c 'rm -rf /run/ferry-serve/*'
+	serve_stop b
+	serve_start b
+	assert_clean
+}
+
 @test "shared: the article's flow through --shared-dir" {
 	"$TB" share on a
 	"$TB" share on b
