@@ -132,6 +132,7 @@ static struct {
 	int64_t duration_ns;
 	int64_t split_ns; /* 0: derived from the marks */
 	const char *stop_file;
+	const char *ready_file;
 	const char *marks_file;
 	const char *json_file;
 	const char *svg_file;
@@ -208,6 +209,7 @@ struct worker {
 	uint32_t server_closes; /* responses after which the server closed */
 	uint32_t reused;	/* requests sent on an already used connection */
 	bool overflow;
+	atomic_bool answered; /* one request of this mode succeeded */
 };
 
 static struct req *
@@ -566,6 +568,8 @@ record(struct worker *w, const struct attempt *a, int64_t send_real, int64_t t0,
 	r->detail = (int16_t) a->detail;
 	r->flags = (uint8_t) flags;
 	memcpy(r->host, a->host, HOST_LEN);
+	if (a->outcome == OUT_OK)
+		atomic_store(&w->answered, true);
 }
 
 /* Next tick after now on the fixed grid start + k*interval: ticks missed
@@ -1241,6 +1245,8 @@ usage(FILE *f)
 	      "      --retry-gap MS    pause before an immediate retry (default 1)\n"
 	      "  -d, --duration S      stop after S seconds (default 10, at most 3600)\n"
 	      "  -s, --stop-file PATH  stop as soon as PATH exists\n"
+	      "  -R, --ready-file PATH create PATH once every mode has had an answer (start\n"
+	      "                        the migration after it: the run then has a 'before')\n"
 	      "  -m, --marks FILE      phase marks, lines 'name start_ns [end_ns]' (CLOCK_REALTIME ns,\n"
 	      "                        e.g. date +%s%N), read at the end; drawn as bands\n"
 	      "      --split-at NS     latency before/after this CLOCK_REALTIME instant (default:\n"
@@ -1326,6 +1332,7 @@ main(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },	{ "timeout", required_argument, NULL, 't' },
 		{ "ka-timeout", required_argument, NULL, 'K' }, { "retry-gap", required_argument, NULL, 'r' },
 		{ "duration", required_argument, NULL, 'd' },	{ "stop-file", required_argument, NULL, 's' },
+		{ "ready-file", required_argument, NULL, 'R' },
 		{ "marks", required_argument, NULL, 'm' },	{ "split-at", required_argument, NULL, 'S' },
 		{ "modes", required_argument, NULL, 'M' },	{ "json", required_argument, NULL, 'j' },
 		{ "svg", required_argument, NULL, 'g' },	{ "csv", required_argument, NULL, 'c' },
@@ -1340,7 +1347,7 @@ main(int argc, char **argv)
 	opt.run_mode[MODE_FRESH] = opt.run_mode[MODE_KEEPALIVE] = true;
 
 	int c;
-	while ((c = getopt_long(argc, argv, "i:t:K:d:s:m:j:g:c:l:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:t:K:d:s:R:m:j:g:c:l:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			opt.interval_ns = parse_ms(optarg, "--interval", 0.5, 1000);
@@ -1359,6 +1366,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			opt.stop_file = optarg;
+			break;
+		case 'R':
+			opt.ready_file = optarg;
 			break;
 		case 'm':
 			opt.marks_file = optarg;
@@ -1441,6 +1451,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	int64_t last_progress = mono_start;
+	bool ready = opt.ready_file == NULL;
 	while (!stopping()) {
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = 10 * NS_PER_MS };
 		nanosleep(&ts, NULL);
@@ -1449,6 +1460,17 @@ main(int argc, char **argv)
 			atomic_store(&stop_flag, 1);
 		if (opt.stop_file && access(opt.stop_file, F_OK) == 0)
 			atomic_store(&stop_flag, 1);
+		if (!ready) {
+			ready = true;
+			for (size_t i = 0; i < nworkers; i++)
+				ready = ready && atomic_load(&workers[i].answered);
+			if (ready) {
+				int fd = open(opt.ready_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+				if (fd < 0)
+					die("%s: %s", opt.ready_file, strerror(errno));
+				close(fd);
+			}
+		}
 		if (!opt.quiet && isatty(STDERR_FILENO) && now - last_progress >= NS_PER_S) {
 			last_progress = now;
 			fprintf(stderr, "\r%.0f s", (double) (now - mono_start) / NS_PER_S);

@@ -578,34 +578,30 @@ struct arp_packet {
  * cached updates the MAC, and switches learn the port from the frame.
  */
 static int
-announce_arp(const struct ferry_ipaddr *a, int ifindex, const unsigned char mac[ETH_ALEN], int count,
-	     const char *shown, ferry_error_t *err)
+send_arp(const struct ferry_announcer *an, int count, ferry_error_t *err)
 {
-	_cleanup_close_ int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,
 		.sll_protocol = htons(ETH_P_ARP),
-		.sll_ifindex = ifindex,
+		.sll_ifindex = an->ifindex,
 		.sll_halen = ETH_ALEN,
 	};
 	struct arp_packet p = { 0 };
 
-	if (fd < 0)
-		return ferry_error_sys(err, "%s: packet socket", shown);
 	memset(sll.sll_addr, 0xff, ETH_ALEN);
 	p.h.ar_hrd = htons(ARPHRD_ETHER);
 	p.h.ar_pro = htons(ETH_P_IP);
 	p.h.ar_hln = ETH_ALEN;
 	p.h.ar_pln = 4;
 	p.h.ar_op = htons(ARPOP_REQUEST);
-	memcpy(p.sha, mac, ETH_ALEN);
-	memcpy(p.sip, a->addr, 4);
-	memcpy(p.tip, a->addr, 4);
+	memcpy(p.sha, an->mac, ETH_ALEN);
+	memcpy(p.sip, an->a.addr, 4);
+	memcpy(p.tip, an->a.addr, 4);
 	for (int i = 0; i < count; i++) {
 		if (i > 0)
 			sleep_ms(50);
-		if (sendto(fd, &p, sizeof(p), 0, (struct sockaddr *) &sll, sizeof(sll)) < 0)
-			return ferry_error_sys(err, "%s: send gratuitous ARP", shown);
+		if (sendto(an->fd, &p, sizeof(p), 0, (struct sockaddr *) &sll, sizeof(sll)) < 0)
+			return ferry_error_sys(err, "%s: send gratuitous ARP", an->shown);
 	}
 	return 0;
 }
@@ -617,74 +613,113 @@ announce_arp(const struct ferry_ipaddr *a, int ifindex, const unsigned char mac[
  * may ignore unsolicited NAs for entries they do not have.
  */
 static int
-announce_na(const struct ferry_ipaddr *a, int ifindex, const unsigned char mac[ETH_ALEN], int count,
-	    const char *shown, ferry_error_t *err)
+open_na(struct ferry_announcer *an, ferry_error_t *err)
 {
 	_cleanup_close_ int fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
 	struct sockaddr_in6 src = { .sin6_family = AF_INET6 };
-	struct sockaddr_in6 dst = { .sin6_family = AF_INET6, .sin6_scope_id = (uint32_t) ifindex };
+	int hops = 255; /* receivers drop NAs whose hop limit is not 255 */
+
+	if (fd < 0)
+		return ferry_error_sys(err, "%s: ICMPv6 socket", an->shown);
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &an->ifindex, sizeof(an->ifindex)) < 0)
+		return ferry_error_sys(err, "%s: ICMPv6 socket options", an->shown);
+	memcpy(&src.sin6_addr, an->a.addr, 16);
+	if (IN6_IS_ADDR_LINKLOCAL(&src.sin6_addr))
+		src.sin6_scope_id = (uint32_t) an->ifindex;
+	if (bind(fd, (struct sockaddr *) &src, sizeof(src)) < 0)
+		return ferry_error_sys(err, "%s: bind to the address", an->shown);
+	an->fd = steal_fd(&fd);
+	return 0;
+}
+
+static int
+send_na(const struct ferry_announcer *an, int count, ferry_error_t *err)
+{
+	struct sockaddr_in6 dst = { .sin6_family = AF_INET6, .sin6_scope_id = (uint32_t) an->ifindex };
 	struct {
 		struct nd_neighbor_advert na;
 		struct nd_opt_hdr opt;
 		unsigned char mac[ETH_ALEN];
 	} __attribute__((packed)) p;
-	int hops = 255; /* receivers drop NAs whose hop limit is not 255 */
 
-	if (fd < 0)
-		return ferry_error_sys(err, "%s: ICMPv6 socket", shown);
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof(ifindex)) < 0)
-		return ferry_error_sys(err, "%s: ICMPv6 socket options", shown);
-	memcpy(&src.sin6_addr, a->addr, 16);
-	if (IN6_IS_ADDR_LINKLOCAL(&src.sin6_addr))
-		src.sin6_scope_id = (uint32_t) ifindex;
-	if (bind(fd, (struct sockaddr *) &src, sizeof(src)) < 0)
-		return ferry_error_sys(err, "%s: bind to the address", shown);
 	inet_pton(AF_INET6, "ff02::1", &dst.sin6_addr);
 	memset(&p, 0, sizeof(p));
 	p.na.nd_na_type = ND_NEIGHBOR_ADVERT;
 	p.na.nd_na_flags_reserved = ND_NA_FLAG_OVERRIDE;
-	memcpy(&p.na.nd_na_target, a->addr, 16);
+	memcpy(&p.na.nd_na_target, an->a.addr, 16);
 	p.opt.nd_opt_type = ND_OPT_TARGET_LINKADDR;
 	p.opt.nd_opt_len = 1; /* in units of 8 bytes */
-	memcpy(p.mac, mac, ETH_ALEN);
+	memcpy(p.mac, an->mac, ETH_ALEN);
 	for (int i = 0; i < count; i++) {
 		if (i > 0)
 			sleep_ms(50);
-		if (sendto(fd, &p, sizeof(p), 0, (struct sockaddr *) &dst, sizeof(dst)) < 0)
-			return ferry_error_sys(err, "%s: send neighbour advertisement", shown);
+		if (sendto(an->fd, &p, sizeof(p), 0, (struct sockaddr *) &dst, sizeof(dst)) < 0)
+			return ferry_error_sys(err, "%s: send neighbour advertisement", an->shown);
 	}
 	return 0;
 }
 
 int
-ferry_net_announce(const struct ferry_ipaddr *a, int count, ferry_error_t *err)
+ferry_net_announcer_open(const struct ferry_ipaddr *a, struct ferry_announcer *an, ferry_error_t *err)
 {
-	unsigned char mac[ETH_ALEN];
 	bool has_arp = false;
-	char shown[96];
-	int idx;
 
-	ferry_ipaddr_format_addr(a, shown, sizeof(shown));
+	*an = (struct ferry_announcer) FERRY_ANNOUNCER_INIT;
+	an->a = *a;
+	ferry_ipaddr_format_addr(a, an->shown, sizeof(an->shown));
 	if (a->family != AF_INET && a->family != AF_INET6)
 		return ferry_error_set(err, EAFNOSUPPORT, "announce: not an IPv4 or IPv6 address");
-	if (count < 1)
-		count = 1;
-	idx = find_ifindex(a, err);
-	if (idx < 0)
-		return ferry_error_prefix(err, "announce %s", shown);
-	if (idx == 0)
-		return ferry_error_set(err, EADDRNOTAVAIL, "announce %s: no device has the address", shown);
-	if (get_hwaddr(idx, shown, mac, &has_arp, err) < 0)
+	an->ifindex = find_ifindex(a, err);
+	if (an->ifindex < 0)
+		return ferry_error_prefix(err, "announce %s", an->shown);
+	if (an->ifindex == 0)
+		return ferry_error_set(err, EADDRNOTAVAIL, "announce %s: no device has the address", an->shown);
+	if (get_hwaddr(an->ifindex, an->shown, an->mac, &has_arp, err) < 0)
 		return ferry_error_prefix(err, "announce");
 	if (!has_arp) {
 		/* loopback, tun, ... : no neighbours to tell */
-		pr_debug("%s: device without ARP/ND, nothing to announce", shown);
+		pr_debug("%s: device without ARP/ND, nothing to announce", an->shown);
 		return 0;
 	}
-	if (a->family == AF_INET)
-		return announce_arp(a, idx, mac, count, shown, err) < 0 ? ferry_error_prefix(err, "announce") : 0;
-	return announce_na(a, idx, mac, count, shown, err) < 0 ? ferry_error_prefix(err, "announce") : 0;
+	if (a->family == AF_INET6)
+		return open_na(an, err) < 0 ? ferry_error_prefix(err, "announce") : 0;
+	an->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
+	if (an->fd < 0)
+		return ferry_error_sys(err, "announce: %s: packet socket", an->shown);
+	return 0;
+}
+
+int
+ferry_net_announcer_send(struct ferry_announcer *an, int count, ferry_error_t *err)
+{
+	if (an->fd < 0)
+		return 0;
+	if (count < 1)
+		count = 1;
+	if (an->a.family == AF_INET)
+		return send_arp(an, count, err) < 0 ? ferry_error_prefix(err, "announce") : 0;
+	return send_na(an, count, err) < 0 ? ferry_error_prefix(err, "announce") : 0;
+}
+
+void
+ferry_net_announcer_close(struct ferry_announcer *an)
+{
+	if (an->fd >= 0)
+		close(an->fd);
+	an->fd = -1;
+}
+
+int
+ferry_net_announce(const struct ferry_ipaddr *a, int count, ferry_error_t *err)
+{
+	struct ferry_announcer an;
+	int r = ferry_net_announcer_open(a, &an, err);
+
+	if (r == 0)
+		r = ferry_net_announcer_send(&an, count, err);
+	ferry_net_announcer_close(&an);
+	return r;
 }
 
 /* ---- CRIU's network-lock leftovers ---------------------------------------- */
@@ -838,6 +873,43 @@ unlock_chain(const char *tool, const char *chain, const char *addr, ferry_error_
 		removed++;
 	}
 	return removed;
+}
+
+int
+ferry_net_gate_new_conns(const struct ferry_ipaddr *a, bool on, ferry_error_t *err)
+{
+	char *tool = (char *) (a->family == AF_INET ? "iptables" : "ip6tables");
+	char addr[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN + 8];
+	char *argv[] = { tool,	  (char *) "-w",    (char *) "-t",     (char *) "filter", (char *) (on ? "-I" : "-D"),
+			 (char *) "INPUT", (char *) "-d",    dst,	       (char *) "-p",     (char *) "tcp",
+			 (char *) "-m",	   (char *) "mark", (char *) "!",      (char *) "--mark", (char *) "0xc114",
+			 (char *) "-m",	   (char *) "tcp",  (char *) "--syn", (char *) "-j",     (char *) "DROP",
+			 NULL };
+	int st, n = 0;
+
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return ferry_error_set(err, EAFNOSUPPORT, "gate: not an IPv4 or IPv6 address");
+	ferry_ipaddr_format_addr(a, addr, sizeof(addr));
+	snprintf(dst, sizeof(dst), "%s/%u", addr, max_prefix(a->family));
+	/* -D removes one rule a call: until none is left (a bound, in case
+	 * something keeps adding them). */
+	do {
+		st = run_tool(argv, NULL, err);
+		if (st < 0 && err->errno_ == ENOENT) {
+			pr_debug("%s not found: no gate for new connections to %s", tool, addr);
+			ferry_error_clear(err);
+			return 0;
+		}
+		if (st < 0)
+			return ferry_error_prefix(err, "%s the gate for new connections to %s", on ? "add" : "remove",
+						  addr);
+		if (st == 0)
+			n++;
+	} while (!on && st == 0 && n < 16);
+	if (on && st != 0)
+		return ferry_error_set(err, 0, "%s -I INPUT (drop new connections to %s while frozen) exited with status %d",
+				       tool, addr, st);
+	return n > 0;
 }
 
 int

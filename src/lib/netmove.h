@@ -48,6 +48,26 @@ int ferry_net_addr_present(const struct ferry_ipaddr *a, ferry_error_t *err);
 int ferry_net_announce(const struct ferry_ipaddr *a, int count, ferry_error_t *err);
 
 /*
+ * The same in three steps, for a path that waits on the announcement:
+ * closing a packet socket waits for an RCU grace period (8-16 ms measured
+ * here), so open before, send when it counts, close after.  open finds
+ * the device that has the address now; fd is -1 when there is nothing to
+ * announce on (no ARP/ND on the device) or after close.  close is
+ * idempotent on a zeroed struct with fd set to -1.
+ */
+struct ferry_announcer {
+	int fd;
+	struct ferry_ipaddr a;
+	int ifindex;
+	unsigned char mac[6];
+	char shown[96];
+};
+#define FERRY_ANNOUNCER_INIT { .fd = -1 }
+int ferry_net_announcer_open(const struct ferry_ipaddr *a, struct ferry_announcer *an, ferry_error_t *err);
+int ferry_net_announcer_send(struct ferry_announcer *an, int count, ferry_error_t *err);
+void ferry_net_announcer_close(struct ferry_announcer *an);
+
+/*
  * Removes the iptables (and ip6tables) rules that CRIU's network lock added
  * for TCP connections of the given local address (the rules CRIU installs
  * with --tcp-established in a netns it does not own, marked so that CRIU's
@@ -55,5 +75,19 @@ int ferry_net_announce(const struct ferry_ipaddr *a, int count, ferry_error_t *e
  * removed.  Returns the number of rules removed, or -1.
  */
 int ferry_net_criu_unlock_leftovers(const struct ferry_ipaddr *a, ferry_error_t *err);
+
+/*
+ * The gate for new TCP connections to the address while its container is
+ * frozen: with on, an INPUT rule drops SYNs to it; without, every such
+ * rule goes.  Without the gate the frozen listener's kernel completes the
+ * handshake and acknowledges the request, CRIU leaves the connection in
+ * the listen queue behind (--skip-in-flight), and the client waits for
+ * an answer that never comes; with it the client's next SYN, a second
+ * later, reaches the address where it is then.  The rule has CRIU's mark
+ * exception, so ferry_net_criu_unlock_leftovers removes it too.  No
+ * iptables here is not an error (returns 0: there is no gate); 1 when the
+ * rule was added or removed.
+ */
+int ferry_net_gate_new_conns(const struct ferry_ipaddr *a, bool on, ferry_error_t *err);
 
 #endif

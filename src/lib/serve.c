@@ -113,6 +113,10 @@ struct sess {
 	struct ferry_ipaddr ips[64];
 	bool ip_added[64];
 	size_t n_ips;
+	/* Opened once the IPs are here, so that COMMIT only sends (closing
+	 * a packet socket takes an RCU grace period): ann[0..n_ann). */
+	struct ferry_announcer ann[64];
+	size_t n_ann;
 	double t_restored;
 };
 
@@ -131,6 +135,14 @@ static int
 answer(struct sess *s, struct ferry_ps_msg *m, const int *fds, size_t nfds, ferry_error_t *err)
 {
 	return ferry_ps_send(s->sock, m, fds, nfds, err);
+}
+
+static void
+close_announcers(struct sess *s)
+{
+	for (size_t i = 0; i < s->n_ann; i++)
+		ferry_net_announcer_close(&s->ann[i]);
+	s->n_ann = 0;
 }
 
 static int
@@ -406,6 +418,7 @@ rollback(struct sess *s, const char *why)
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 
 	pr_warn("session %s: rolling back%s%s", s->id ? s->id : s->who, why ? ": " : "", why ? why : "");
+	close_announcers(s);
 	/* The pages connection first, and without TLS's goodbye: the source's
 	 * CRIU must see a broken stream, not a finished one (a lazy dump
 	 * would take that for "all served" and kill the source tree). */
@@ -963,6 +976,11 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 	for (size_t i = 0; i < s->n_ips; i++)
 		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
 			return -1;
+	for (size_t i = 0; i < s->n_ips; i++) {
+		if (ferry_net_announcer_open(&s->ips[i], &s->ann[i], err) < 0)
+			return -1;
+		s->n_ann = i + 1;
+	}
 	if (write_uncommitted(s, false, err) < 0)
 		return -1;
 	if (ferry_fault("dst-restore"))
@@ -1064,8 +1082,8 @@ do_commit(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 		return ferry_error_set(err, EPROTO, "COMMIT: malformed");
 	if (!s->restored || s->committed)
 		return ferry_error_set(err, EPROTO, "COMMIT before RESTORED");
-	for (size_t i = 0; i < s->n_ips; i++)
-		if (ferry_net_announce(&s->ips[i], 1, err) < 0) {
+	for (size_t i = 0; i < s->n_ann; i++)
+		if (ferry_net_announcer_send(&s->ann[i], 1, err) < 0) {
 			pr_warn("%s", err->msg);
 			ferry_error_clear(err);
 		}
@@ -1083,10 +1101,11 @@ do_commit(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 		return -1;
 	/* One announcement went out before the answer; repeat it for
 	 * neighbours that missed it, after, so it costs no downtime. */
-	for (size_t k = 0; k < s->n_ips; k++) {
+	for (size_t k = 0; k < s->n_ann; k++) {
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-		ferry_net_announce(&s->ips[k], 2, &e);
+		ferry_net_announcer_send(&s->ann[k], 2, &e);
 	}
+	close_announcers(s);
 	return 0;
 }
 
@@ -1119,6 +1138,7 @@ do_postcopy(struct sess *s, ferry_error_t *err)
 static void
 session_free(struct sess *s)
 {
+	close_announcers(s);
 	stop_criu(s);
 	{
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;

@@ -62,18 +62,6 @@ mig_bg() {
 	MPID=$!
 }
 
-# stalled FILE POINT: the pid that stands still at POINT (it said so in FILE).
-stalled() {
-	local i l
-	for ((i = 0; i < 300; i++)); do
-		l=$(grep -o "stalled at $2 (pid [0-9]*)" "$1" 2>/dev/null | tail -n1)
-		[[ -n $l ]] && { l=${l##* }; echo "${l%)}"; return 0; }
-		sleep 0.05
-	done
-	echo "nothing stalled at $2: $(cat "$1")" >&2
-	return 1
-}
-
 # child_of PID PATTERN: the pid of PID's child whose command line matches
 # (the guardian, ferry-guard, is never meant).
 child_of() {

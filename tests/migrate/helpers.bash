@@ -78,12 +78,41 @@ run_on_a() {
 	return 1
 }
 
-# mig FROM TO ID [ARGS...]: ferry migrate run on FROM.
+# mig FROM TO ID [ARGS...]: ferry migrate run on FROM, with the
+# variables in MIG_ENV (e.g. MIG_ENV=(FERRY_FAULT=src-dump:stall)).
+MIG_ENV=()
 mig() {
 	local from=$1 to=$2 id=$3
 	shift 3
-	fy "$from" migrate "$id" --to "$(addr_of "$to")" --ca "$CERTS/ca.pem" --cert "$CERTS/$from.pem" \
-		--key "$CERTS/$from-key.pem" --move-ip "$SIP/24" --no-progress --timeout 5000 "$@"
+	on "$from" env "${MIG_ENV[@]}" "$FERRY" migrate "$id" --to "$(addr_of "$to")" --ca "$CERTS/ca.pem" \
+		--cert "$CERTS/$from.pem" --key "$CERTS/$from-key.pem" --move-ip "$SIP/24" --no-progress --timeout 5000 "$@"
+}
+
+# stalled FILE POINT: the pid that stands still at POINT (it said so in FILE).
+stalled() {
+	local i l
+	for ((i = 0; i < 300; i++)); do
+		l=$(grep -o "stalled at $2 (pid [0-9]*)" "$1" 2>/dev/null | tail -n1)
+		[[ -n $l ]] && { l=${l##* }; echo "${l%)}"; return 0; }
+		sleep 0.05
+	done
+	echo "nothing stalled at $2: $(cat "$1")" >&2
+	return 1
+}
+
+# await_on_b PATH: until PATH exists on b (a file the agent writes in
+# place: a transfer is under way), looked at through the agent's root
+# rather than by entering b each time; says how far it got.
+await_on_b() {
+	local spid i
+	for spid in $(pgrep -f "serve --listen 10.77.0.12:$PORT"); do
+		[[ -d /proc/$spid/root/run/ferry-bundles ]] && break
+	done
+	for ((i = 0; i < 500; i++)); do
+		[[ -e /proc/$spid/root$1 ]] && break
+		sleep 0.01
+	done
+	echo "$1 on b after $i polls of 10 ms: $(stat -c '%s bytes' "/proc/$spid/root$1" 2>&1 || true)"
 }
 
 # The counter workload's bundle (read-only busybox rootfs, host network).

@@ -61,15 +61,74 @@ teardown_file() { suite_teardown; }
 	assert_clean
 }
 
-@test "auto picks lazy here and says why; --json gives events and a result" {
+@test "new connections during the freeze wait at a gate and reach b (none lost in a's frozen listen queue)" {
+	run_on_a gt
+	[ "$(answer)" = a ]
+	MIG_ENV=(FERRY_FAULT=src-dump:stall)
+	mig a b gt --mode stop-copy >"$WORK/gt.out" 2>&1 &
+	MIG_ENV=()
+	local mpid=$! pid rule=0 conn=0
+	pid=$(stalled "$WORK/gt.out" src-dump) || { kill "$mpid"; false; }
+	# frozen and dumped: SYNs to the service address are dropped, so the
+	# frozen listener's kernel completes no handshake...
+	on a iptables -S INPUT | grep -qE -- "-d $SIP/32 .*--tcp-flags FIN,SYN,RST,ACK SYN -j DROP" && rule=1
+	on client timeout 1 bash -c "exec 3<>/dev/tcp/$SIP/80" && conn=1
+	# ...and a request begun now is answered by b once it has the container
+	on client curl -s -m 15 "http://$SIP/" >"$WORK/gt.late" 2>&1 &
+	local cpid=$!
+	sleep 0.3
+	kill -USR1 "$pid"
+	wait "$mpid" && st=0 || st=$?
+	cat "$WORK/gt.out"
+	wait "$cpid" || true
+	echo "gate rule seen: $rule, connected while frozen: $conn, late request: $(cat "$WORK/gt.late")"
+	[ "$st" -eq 0 ]
+	[ "$rule" = 1 ]
+	[ "$conn" = 0 ]
+	[ "$(cat "$WORK/gt.late")" = b ]
+	assert_only_on b gt
+	fy b delete -f gt
+	on b ip addr del "$SIP/24" dev eth0
+	assert_clean
+}
+
+@test "the gate comes down when a migration rolls back" {
+	run_on_a gr
+	MIG_ENV=(FERRY_FAULT=src-images)
+	run mig a b gr --mode stop-copy
+	MIG_ENV=()
+	echo "$output"
+	[ "$status" -ne 0 ]
+	assert_only_on a gr
+	! on a iptables -S INPUT | grep -q 0xc114
+	[ "$(answer)" = a ]
+	run on client timeout 2 bash -c "exec 3<>/dev/tcp/$SIP/80"
+	[ "$status" -eq 0 ]
+	fy a delete -f gr
+	assert_clean
+}
+
+@test "auto: stop-copy for a small container, lazy for a big one, and says why; --json gives events and a result" {
 	run_on_a au
 	run mig a b au --json
 	[ "$status" -eq 0 ]
-	echo "$output" | tail -n1 | jq -e '.event == "result" and .result == "ok" and .mode == "lazy" and (.why | test("userfaultfd"))'
+	echo "$output" | tail -n1 | jq -e '.event == "result" and .result == "ok" and .mode == "stop-copy" and (.why | test("MiB of private memory"))'
 	echo "$output" | jq -se 'map(select(.event == "phase-end")) | length >= 4'
 	assert_only_on b au
 	fy b delete -f au
 	on b ip addr del "$SIP/24" dev eth0
+	# the same workload holding 40 MB more in its shell
+	rm -rf "$WORK/big" && cp -a "$WORK/web" "$WORK/big"
+	jq '.process.args[2] = "x=$(head -c 40000000 /dev/zero | tr \"\\000\" a); " + .process.args[2]' \
+		"$WORK/web/config.json" >"$WORK/big/config.json"
+	run_on_a ab "$WORK/big"
+	run mig a b ab --json
+	[ "$status" -eq 0 ]
+	echo "$output" | tail -n1 | jq -e '.event == "result" and .result == "ok" and .mode == "lazy" and (.why | test("userfaultfd"))'
+	assert_only_on b ab
+	fy b delete -f ab
+	on b ip addr del "$SIP/24" dev eth0
+	rm -rf "$WORK/big"
 }
 
 @test "tmpfs contents move with the container, carried by ferry (no tar): files, modes, owners, symlinks, a held file" {
@@ -231,7 +290,8 @@ teardown_file() { suite_teardown; }
 	sleep 0.3
 	mig a b kl --mode stop-copy >"$WORK/kl.out" 2>&1 &
 	local mpid=$!
-	sleep 0.4
+	# killed while the big file is on its way
+	await_on_b /run/ferry-bundles/kl/rootfs/big
 	pkill -KILL -f "serve --listen 10.77.0.12:$PORT"
 	wait "$mpid" && st=0 || st=$?
 	cat "$WORK/kl.out"
@@ -253,7 +313,8 @@ teardown_file() { suite_teardown; }
 	sleep 0.3
 	mig a b cut --mode stop-copy >"$WORK/cut.out" 2>&1 &
 	local mpid=$!
-	sleep 0.4
+	# cut while the big file is on its way
+	await_on_b /run/ferry-bundles/cut/rootfs/big
 	on b iptables -I INPUT -s 10.77.0.11 -j DROP
 	wait "$mpid" && st=0 || st=$?
 	on b iptables -D INPUT -s 10.77.0.11 -j DROP

@@ -26,10 +26,16 @@ not_ok() {
 	fail=$((fail + 1))
 	echo "not ok $n - $*"
 }
+# A failed check shows what the command printed, as comments.
 check() {
-	local desc=$1
+	local desc=$1 out
 	shift
-	if "$@" >/dev/null 2>&1; then ok "$desc"; else not_ok "$desc"; fi
+	if out=$("$@" 2>&1); then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		[[ -z $out ]] || printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+	fi
 }
 
 [[ $(id -u) -eq 0 ]] || {
@@ -98,20 +104,35 @@ if [[ -n $lc && -x $lc ]]; then
 	# A copy the client host can see (its /tmp is its own).
 	cp "$lc" "$out/ferry-loadclient"
 	lc=$out/ferry-loadclient
-	"$tb" exec client "$lc" -q -d 2 -m "$out/marks" -j "$out/run.json" -g "$out/run.svg" \
-		"http://$vip/" &
+	# The move starts once both modes have had an answer from b (a loaded
+	# machine may take a while to start the client; a fixed sleep was not
+	# enough in CI), and the run stops after it: before and after are both
+	# in the record.
+	rm -f "$out/ready" "$out/stop"
+	"$tb" exec client "$lc" -q -d 60 -K 500 -R "$out/ready" -s "$out/stop" -m "$out/marks" \
+		-j "$out/run.json" -g "$out/run.svg" "http://$vip/" &
 	lcpid=$!
-	sleep 0.8
+	for ((i = 0; i < 200; i++)); do
+		[[ -e $out/ready ]] && break
+		sleep 0.05
+	done
+	check "load client had answers from b" test -e "$out/ready"
 	s=$(date +%s%N)
 	"$tb" ip-move "$vip" b a
 	echo "ip-move $s $(date +%s%N)" >"$out/marks"
+	# busybox httpd closes every connection, so the keep-alive worker
+	# connects anew; a SYN sent to b as the address left is retransmitted
+	# only after 1 s, then 3 s.  A short request timeout (-K) makes it try
+	# a new connection sooner.
+	sleep 3
+	: >"$out/stop"
 	if wait "$lcpid"; then ok "load client ran"; else not_ok "load client ran"; fi
 	check "load client JSON: hosts b then a, both modes" python3 -c "
 import json, sys
 d = json.load(open('$out/run.json'))
 for m in ('fresh', 'keepalive'):
     ch = d['modes'][m]['host_changes']
-    assert ch and ch[0]['from'] == 'b' and ch[-1]['to'] == 'a', ch
+    assert ch and ch[0]['from'] == 'b' and ch[-1]['to'] == 'a', (m, d['modes'][m]['hosts'], ch, d['modes'][m]['errors'])
 assert len(d['marks']) == 1 and d['split'] is not None
 assert d['modes']['keepalive']['keepalive']['server_supports_keepalive'] is False
 "

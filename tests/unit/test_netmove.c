@@ -317,6 +317,19 @@ test_in_netns(void)
 			show(&err);
 		ok(sh("test $(iptables -w -S | grep -c -- '^-A') = 2") == 0, "the 2 other rules are still there");
 		ok(ferry_net_criu_unlock_leftovers(&a4, &err) == 0, "second run removes nothing");
+
+		/* The gate for new connections while frozen. */
+		r = ferry_net_gate_new_conns(&a4, true, &err);
+		ok(r == 1 && sh("iptables -w -S INPUT | grep -- '-d 10.99.0.1/32 ' | grep -q -- "
+				"'--tcp-flags FIN,SYN,RST,ACK SYN -j DROP'") == 0,
+		   "gate up: SYNs to 10.99.0.1 dropped");
+		ok(ferry_net_gate_new_conns(&a4, true, &err) == 1 && ferry_net_gate_new_conns(&a4, false, &err) == 1 &&
+			   sh("iptables -w -S INPUT | grep -q -- '--tcp-flags'") != 0,
+		   "gate down removes every copy of it");
+		ok(ferry_net_gate_new_conns(&a4, false, &err) == 0, "gate down again: nothing to remove, no error");
+		ok(ferry_net_gate_new_conns(&a4, true, &err) == 1 && ferry_net_criu_unlock_leftovers(&a4, &err) == 1,
+		   "the leftover cleanup (after a commit, the guardian) takes a gate down too");
+		ok(sh("test $(iptables -w -S | grep -c -- '^-A') = 2") == 0, "and only it");
 	}
 	if (sh("ip6tables -w -L -n >/dev/null 2>&1") != 0) {
 		ok(1, "# SKIP ip6tables does not work here");
