@@ -89,6 +89,22 @@ struct ferry_restore_opts {
 int ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, int *exit_status,
 			    ferry_error_t *err);
 
+/*
+ * A restore made in two steps, for a migration's destination: stage makes
+ * the state directory, the cgroup, the mount points and CRIU's root, and
+ * places a helper in the cgroup, all while the source still runs (o must
+ * be detached, without terminal, pid file or stats, cgroups left to
+ * ferry; its strings must live until free).  run, once the images are in
+ * o->image_path, restores through the helper and writes the state; on
+ * failure everything staged is gone.  free undoes a stage that was not
+ * run (and frees either way).
+ */
+typedef struct ferry_restore_staged ferry_restore_staged_t;
+int ferry_restore_stage(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, ferry_restore_staged_t **out,
+			ferry_error_t *err);
+int ferry_restore_staged_run(ferry_restore_staged_t *s, bool tcp_established, ferry_error_t *err);
+void ferry_restore_staged_free(ferry_restore_staged_t *s);
+
 /* Splits "ADDR:PORT" / "[ADDR]:PORT" into *addr (caller frees) and *port. */
 int ferry_page_server_parse(const char *s, char **addr, int *port, ferry_error_t *err);
 

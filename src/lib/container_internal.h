@@ -17,4 +17,8 @@ int ferry_container_load(const struct ferry_container_dir *d, struct ferry_state
  * (128+signal when it was killed). */
 int ferry_wait_foreground(pid_t pid, int pty_master, int *exit_status, ferry_error_t *err);
 
+/* In a restored container's directory until its state exists: the cgroup
+ * path, for a delete of what a restore that died left. */
+#define RESTORE_CGROUP_FILE "restore-cgroup"
+
 #endif

@@ -183,8 +183,20 @@ ferry_container_delete(const ferry_ctx_t *ctx, const char *id, bool force, ferry
 	if (ferry_container_load(&d, &st, &spec, err) < 0) {
 		if (err->errno_ != ENOENT)
 			goto fail;
-		/* The remains of a create that died before writing its state. */
+		/* The remains of a create or restore that died before writing
+		 * its state; a restore names the cgroup it made. */
 		ferry_error_clear(err);
+		{
+			_cleanup_free_ char *cgp = NULL;
+			size_t len = 0;
+			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+			if (ferry_read_file_at(d.dir_fd, RESTORE_CGROUP_FILE, 4096, &cgp, &len, &e) == 0 && len > 0 &&
+			    memchr(cgp, '\0', len) == NULL && ferry_cgroup_open(cgp, &cg, &e) == 0) {
+				if (ferry_cgroup_kill(cg, SIGKILL, &e) < 0 || ferry_cgroup_destroy(cg, &e) < 0)
+					pr_warn("delete %s: cgroup %s: %s", id, cgp, e.msg);
+			}
+		}
 		return ferry_container_dir_remove(&d, err) < 0 ? ferry_error_prefix(err, "delete %s", id) : 0;
 	}
 	s = ferry_state_status(&d, st);

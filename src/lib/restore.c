@@ -343,301 +343,452 @@ restore_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t
 	return 0;
 }
 
-int
-ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, int *exit_status,
-			ferry_error_t *err)
-{
-	struct ferry_container_dir d = { .root_fd = -1, .dir_fd = -1, .lock_fd = -1 };
-	bool made_dir = false, mounted = false;
-	_cleanup_free_ char *bundle = NULL, *config_path = NULL, *rootfs = NULL, *cg_path = NULL;
-	_cleanup_free_ char *criu = NULL, *criu_root = NULL, *image_abs = NULL, *created = NULL;
-	_cleanup_free_ char *masked_dir = NULL, *tmpfs_stage = NULL;
-	_cleanup_strv_ char **tmpfs_keys = NULL, **tmpfs_paths = NULL;
-	size_t n_tmpfs = 0;
-	_cleanup_free_ struct ferry_criu_kv *ext = NULL;
-	_cleanup_free_ struct ferry_criu_inherit_fd *inh = NULL;
-	_cleanup_strv_ char **owned = NULL;
-	_cleanup_spec_ ferry_spec_t *spec = NULL;
-	_cleanup_cgroup_ ferry_cgroup_t *cg = NULL;
-	_cleanup_close_ int images_fd = -1;
-	_cleanup_close_ int work_fd = -1;
-	_cleanup_close_ int null_fd = -1;
-	_cleanup_close_ int console_fd = -1;
-	struct pty_notify pn = { .console_fd = -1 };
-	char *desc[3] = { NULL, NULL, NULL };
-	int file_fds[3] = { -1, -1, -1 };
-	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
+/*
+ * One restore's state, from the checks to the record.  The steps:
+ * rr_check (the config and host), rr_check_images (what the image needs),
+ * rr_make (state dir, cgroup, mount points, the root bind), rr_images (the
+ * CRIU request: tmpfs, external mounts, stdio), CRIU, rr_record (state).
+ * rr_undo takes back whatever was made.
+ */
+struct rr {
+	const ferry_ctx_t *ctx;
+	const struct ferry_restore_opts *o;
+	struct ferry_container_dir d;
+	bool made_dir, mounted;
+	char *bundle, *rootfs, *cg_path, *criu, *criu_root, *image_abs, *masked_dir, *tmpfs_stage;
+	char **tmpfs_keys, **tmpfs_paths;
+	size_t n_tmpfs;
+	struct ferry_criu_kv *ext;
+	struct ferry_criu_inherit_fd *inh;
+	char **owned;
+	ferry_spec_t *spec;
+	ferry_cgroup_t *cg;
+	int images_fd, work_fd, null_fd, console_fd;
+	struct pty_notify pn;
+	char *desc[3];
+	int file_fds[3];
+	struct ferry_criu_opts copts;
 	struct ferry_criu_cg_root cg_root;
+	const char *image_path, *work_path;
+	size_t n_ext, n_owned, n_inh;
+	pid_t pid;
+};
+
+static void
+rr_init(struct rr *r, const ferry_ctx_t *ctx, const struct ferry_restore_opts *o)
+{
+	memset(r, 0, sizeof(*r));
+	r->ctx = ctx;
+	r->o = o;
+	r->d = (struct ferry_container_dir){ .root_fd = -1, .dir_fd = -1, .lock_fd = -1 };
+	r->images_fd = r->work_fd = r->null_fd = r->console_fd = -1;
+	r->pn.console_fd = -1;
+	for (int i = 0; i < 3; i++)
+		r->file_fds[i] = -1;
+	r->copts = (struct ferry_criu_opts) FERRY_CRIU_OPTS_INIT;
+	r->image_path = o->image_path ? o->image_path : "checkpoint";
+	r->work_path = o->work_path ? o->work_path : r->image_path;
+	r->pid = -1;
+}
+
+/* Frees memory and closes descriptors; what was made stays (rr_undo). */
+static void
+rr_free(struct rr *r)
+{
+	free(r->bundle);
+	free(r->rootfs);
+	free(r->cg_path);
+	free(r->criu);
+	free(r->criu_root);
+	free(r->image_abs);
+	free(r->masked_dir);
+	free(r->tmpfs_stage);
+	ferry_strv_free(r->tmpfs_keys);
+	ferry_strv_free(r->tmpfs_paths);
+	free(r->ext);
+	free(r->inh);
+	ferry_strv_free(r->owned);
+	ferry_spec_free(r->spec);
+	ferry_cgroup_free(r->cg);
+	ferry_closep(&r->images_fd);
+	ferry_closep(&r->work_fd);
+	ferry_closep(&r->null_fd);
+	ferry_closep(&r->console_fd);
+	for (int i = 0; i < 3; i++) {
+		free(r->desc[i]);
+		ferry_closep(&r->file_fds[i]);
+	}
+	ferry_container_dir_close(&r->d);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The config and the host; nothing made yet. */
+static int
+rr_check(struct rr *r, ferry_error_t *err)
+{
+	const struct ferry_restore_opts *o = r->o;
+	_cleanup_free_ char *config_path = NULL;
 	struct ferry_criu_version v;
-	struct ferry_state st = { 0 };
-	const char *image_path = o->image_path ? o->image_path : "checkpoint";
-	const char *work_path = o->work_path ? o->work_path : image_path;
-	size_t n_ext = 0, n_owned = 0, n_inh = 0, n_masked = 0;
 	char buf[PATH_MAX];
-	pid_t pid = -1;
 
-	/* Everything that can be checked is checked before anything exists. */
-	if (o->no_subreaper && !o->detach) {
-		ferry_error_set(err, EINVAL,
-				"--no-subreaper needs --detach: in the foreground ferry waits for the restored init "
-				"as its subreaper");
-		goto fail;
-	}
-	if (realpath(o->bundle ? o->bundle : ".", buf) == NULL) {
-		ferry_error_sys(err, "bundle %s", o->bundle ? o->bundle : ".");
-		goto fail;
-	}
-	bundle = xstrdup(buf);
-	config_path = xasprintf("%s/config.json", bundle);
-	if (ferry_spec_load(config_path, &spec, err) < 0)
-		goto fail;
-	if (spec->root_path == NULL || *spec->root_path == '\0') {
-		ferry_error_set(err, EINVAL, "config.json: .root.path: required");
-		goto fail;
-	}
+	if (o->no_subreaper && !o->detach)
+		return ferry_error_set(err, EINVAL,
+				       "--no-subreaper needs --detach: in the foreground ferry waits for the restored "
+				       "init as its subreaper");
+	if (realpath(o->bundle ? o->bundle : ".", buf) == NULL)
+		return ferry_error_sys(err, "bundle %s", o->bundle ? o->bundle : ".");
+	r->bundle = xstrdup(buf);
+	config_path = xasprintf("%s/config.json", r->bundle);
+	if (ferry_spec_load(config_path, &r->spec, err) < 0)
+		return -1;
+	if (r->spec->root_path == NULL || *r->spec->root_path == '\0')
+		return ferry_error_set(err, EINVAL, "config.json: .root.path: required");
 	{
-		_cleanup_free_ char *p = spec->root_path[0] == '/' ? xstrdup(spec->root_path)
-								   : xasprintf("%s/%s", bundle, spec->root_path);
-		if (realpath(p, buf) == NULL) {
-			ferry_error_sys(err, "rootfs %s (config.json: .root.path)", p);
-			goto fail;
-		}
-		rootfs = xstrdup(buf);
+		_cleanup_free_ char *p = r->spec->root_path[0] == '/'
+						 ? xstrdup(r->spec->root_path)
+						 : xasprintf("%s/%s", r->bundle, r->spec->root_path);
+		if (realpath(p, buf) == NULL)
+			return ferry_error_sys(err, "rootfs %s (config.json: .root.path)", p);
+		r->rootfs = xstrdup(buf);
 	}
-	images_fd = open(image_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (images_fd < 0) {
-		ferry_error_sys(err, "image directory %s", image_path);
-		goto fail;
-	}
-	if (realpath(image_path, buf) == NULL) {
-		ferry_error_sys(err, "image directory %s", image_path);
-		goto fail;
-	}
-	image_abs = xstrdup(buf);
-	if (faccessat(images_fd, "inventory.img", F_OK, 0) < 0) {
-		ferry_error_sys(err, "image directory %s: no inventory.img (not a CRIU checkpoint)", image_path);
-		goto fail;
-	}
-	if (read_descriptors(images_fd, desc, err) < 0)
-		goto fail;
-	if (o->console_socket == NULL && strncmp(desc[0], "/dev/pts/", 9) == 0) {
-		ferry_error_set(err, EINVAL,
-				"the checkpointed init had a terminal (%s): restore needs --console-socket "
-				"for its new one",
-				desc[0]);
-		goto fail;
-	}
-	if (o->lazy_pages && !ferry_host_has_userfaultfd()) {
-		ferry_error_set(err, ENOTSUP,
-				"--lazy-pages: userfaultfd is not available on this host "
-				"(CONFIG_USERFAULTFD, or vm.unprivileged_userfaultfd / /dev/userfaultfd access)");
-		goto fail;
-	}
-	if (ferry_criu_require(ctx, &criu, &v, err) < 0)
-		goto fail;
+	if (o->lazy_pages && !ferry_host_has_userfaultfd())
+		return ferry_error_set(err, ENOTSUP,
+				       "--lazy-pages: userfaultfd is not available on this host "
+				       "(CONFIG_USERFAULTFD, or vm.unprivileged_userfaultfd / /dev/userfaultfd access)");
+	if (ferry_criu_require(r->ctx, &r->criu, &v, err) < 0)
+		return -1;
 	if (o->cgroup_path)
-		cg_path = xstrdup(o->cgroup_path);
-	else if (ferry_cgroup_path_for(spec->linux_.cgroups_path, o->id, &cg_path, err) < 0)
-		goto fail;
+		r->cg_path = xstrdup(o->cgroup_path);
+	else if (ferry_cgroup_path_for(r->spec->linux_.cgroups_path, o->id, &r->cg_path, err) < 0)
+		return -1;
+	/* CRIU would fail deep in the restore ("slave peer index 0 without
+	 * correspond master peer"): say what is missing instead. */
+	if (r->spec->process && r->spec->process->terminal && o->console_socket == NULL)
+		return ferry_error_set(err, EINVAL,
+				       "config.json: .process.terminal is true: restoring its terminal needs "
+				       "--console-socket");
+	return 0;
+}
 
+/* What the image and the request need: checked before CRIU is asked. */
+static int
+rr_check_images(struct rr *r, ferry_error_t *err)
+{
+	const struct ferry_restore_opts *o = r->o;
+	char buf[PATH_MAX];
+
+	r->images_fd = open(r->image_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->images_fd < 0)
+		return ferry_error_sys(err, "image directory %s", r->image_path);
+	if (realpath(r->image_path, buf) == NULL)
+		return ferry_error_sys(err, "image directory %s", r->image_path);
+	r->image_abs = xstrdup(buf);
+	if (faccessat(r->images_fd, "inventory.img", F_OK, 0) < 0)
+		return ferry_error_sys(err, "image directory %s: no inventory.img (not a CRIU checkpoint)",
+				       r->image_path);
+	if (read_descriptors(r->images_fd, r->desc, err) < 0)
+		return -1;
+	if (o->console_socket == NULL && strncmp(r->desc[0], "/dev/pts/", 9) == 0)
+		return ferry_error_set(err, EINVAL,
+				       "the checkpointed init had a terminal (%s): restore needs --console-socket "
+				       "for its new one",
+				       r->desc[0]);
 	if (o->lazy_pages) {
 		/* CRIU connects to the daemon's socket in its work directory;
 		 * without one it fails only after setting up the mounts. */
-		_cleanup_free_ char *sk = xasprintf("%s/lazy-pages.socket", work_path);
+		_cleanup_free_ char *sk = xasprintf("%s/lazy-pages.socket", r->work_path);
 		struct stat sb;
 
-		if (stat(sk, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
-			ferry_error_set(err, ENOENT,
-					"--lazy-pages: no criu lazy-pages daemon listens in %s (no lazy-pages.socket); "
-					"start `criu lazy-pages --page-server --address A --port P -D %s -W %s` first",
-					work_path, image_path, work_path);
-			goto fail;
-		}
+		if (stat(sk, &sb) < 0 || !S_ISSOCK(sb.st_mode))
+			return ferry_error_set(err, ENOENT,
+					       "--lazy-pages: no criu lazy-pages daemon listens in %s (no "
+					       "lazy-pages.socket); start `criu lazy-pages --page-server --address A "
+					       "--port P -D %s -W %s` first",
+					       r->work_path, r->image_path, r->work_path);
 	}
-	/* CRIU would fail deep in the restore ("slave peer index 0 without
-	 * correspond master peer"): say what is missing instead. */
-	if (spec->process && spec->process->terminal && o->console_socket == NULL) {
-		ferry_error_set(err, EINVAL,
-				"config.json: .process.terminal is true: restoring its terminal needs --console-socket");
-		goto fail;
-	}
+	return 0;
+}
+
+/* The state directory, the cgroup, the mount points and CRIU's root. */
+static int
+rr_make(struct rr *r, ferry_error_t *err)
+{
+	const struct ferry_restore_opts *o = r->o;
+	const ferry_spec_t *spec = r->spec;
+	size_t n_masked = 0;
+
 	if (o->console_socket) {
-		console_fd = ferry_console_socket_connect(o->console_socket, err);
-		if (console_fd < 0)
-			goto fail;
+		r->console_fd = ferry_console_socket_connect(o->console_socket, err);
+		if (r->console_fd < 0)
+			return -1;
 	}
-
-	if (ferry_container_dir_create(ctx, o->id, &d, err) < 0)
-		goto fail;
-	made_dir = true;
+	if (ferry_container_dir_create(r->ctx, o->id, &r->d, err) < 0)
+		return -1;
+	r->made_dir = true;
 	/* Only now: an existing id must fail before anything is made. */
-	if (ferry_mkdir_p(work_path, 0700, err) < 0)
-		goto fail;
-	work_fd = open(work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (work_fd < 0) {
-		ferry_error_sys(err, "work directory %s", work_path);
-		goto fail;
-	}
-	if (ferry_write_file_replace_at(d.dir_fd, "config.json", spec->raw, strlen(spec->raw), 0600, err) < 0)
-		goto fail;
-	if (ferry_cgroup_create(cg_path, &spec->linux_.resources, 0, &cg, err) < 0)
-		goto fail;
-
-	if (make_mount_points(spec, bundle, rootfs, err) < 0)
-		goto fail;
+	if (ferry_mkdir_p(r->work_path, 0700, err) < 0)
+		return -1;
+	r->work_fd = open(r->work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->work_fd < 0)
+		return ferry_error_sys(err, "work directory %s", r->work_path);
+	if (ferry_write_file_replace_at(r->d.dir_fd, "config.json", spec->raw, strlen(spec->raw), 0600, err) < 0)
+		return -1;
+	/* Until the state exists, this names the cgroup for a delete of the
+	 * remains (an agent that died in the middle of a migration). */
+	if (ferry_write_file_replace_at(r->d.dir_fd, RESTORE_CGROUP_FILE, r->cg_path, strlen(r->cg_path), 0600,
+					err) < 0)
+		return -1;
+	if (ferry_cgroup_create(r->cg_path, &spec->linux_.resources, 0, &r->cg, err) < 0)
+		return -1;
+	if (make_mount_points(spec, r->bundle, r->rootfs, err) < 0)
+		return -1;
 	/* runc's trick: CRIU wants the root as a mount point of its own. */
-	criu_root = xasprintf("%s/%s", d.path, CRIU_ROOT);
-	if (mkdir(criu_root, 0700) < 0 && errno != EEXIST) {
-		ferry_error_sys(err, "mkdir %s", criu_root);
-		goto fail;
-	}
-	if (mount(rootfs, criu_root, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		ferry_error_sys(err, "bind %s on %s", rootfs, criu_root);
-		goto fail;
-	}
-	mounted = true;
+	r->criu_root = xasprintf("%s/%s", r->d.path, CRIU_ROOT);
+	if (mkdir(r->criu_root, 0700) < 0 && errno != EEXIST)
+		return ferry_error_sys(err, "mkdir %s", r->criu_root);
+	if (mount(r->rootfs, r->criu_root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return ferry_error_sys(err, "bind %s on %s", r->rootfs, r->criu_root);
+	r->mounted = true;
+	/* Masked directories were dumped as external (checkpoint.c): an
+	 * empty directory takes their place, read-only as the image says. */
+	for (char **m = spec->linux_.masked_paths; m && *m; m++)
+		n_masked++;
+	r->masked_dir = xasprintf("%s/masked", r->d.path);
+	if (n_masked && mkdir(r->masked_dir, 0555) < 0 && errno != EEXIST)
+		return ferry_error_sys(err, "mkdir %s", r->masked_dir);
+	return 0;
+}
+
+/* The CRIU request: external mounts from the restoring config, carried
+ * tmpfs, stdio. */
+static int
+rr_images(struct rr *r, ferry_error_t *err)
+{
+	const struct ferry_restore_opts *o = r->o;
+	const ferry_spec_t *spec = r->spec;
+	struct ferry_criu_opts *c = &r->copts;
+	size_t n_masked = 0;
 
 	/* External mounts, from the restoring config: the point of migrating
 	 * is that host 2's directories show up where host 1's were. */
 	for (char **m = spec->linux_.masked_paths; m && *m; m++)
 		n_masked++;
-	ext = calloc(2 * spec->n_mounts + 2 * n_masked + 2, sizeof(*ext));
-	owned = calloc(spec->n_mounts + 1, sizeof(*owned));
-	if (ext == NULL || owned == NULL) {
-		ferry_error_set(err, ENOMEM, "out of memory");
-		goto fail;
-	}
+	r->ext = calloc(2 * spec->n_mounts + 2 * n_masked + 2, sizeof(*r->ext));
+	r->owned = calloc(spec->n_mounts + 1, sizeof(*r->owned));
+	if (r->ext == NULL || r->owned == NULL)
+		return ferry_error_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		const struct ferry_mount *m = &spec->mounts[i];
 		if (!m->bind)
 			continue;
-		owned[n_owned] = m->source[0] == '/' ? xstrdup(m->source) : xasprintf("%s/%s", bundle, m->source);
-		ext[n_ext++] = (struct ferry_criu_kv){ m->destination, owned[n_owned++] };
-	}
-	/* Masked directories were dumped as external (checkpoint.c): an
-	 * empty directory takes their place, read-only as the image says. */
-	masked_dir = xasprintf("%s/masked", d.path);
-	if (mkdir(masked_dir, 0555) < 0 && errno != EEXIST) {
-		ferry_error_sys(err, "mkdir %s", masked_dir);
-		goto fail;
+		r->owned[r->n_owned] = m->source[0] == '/' ? xstrdup(m->source)
+							  : xasprintf("%s/%s", r->bundle, m->source);
+		r->ext[r->n_ext++] = (struct ferry_criu_kv){ m->destination, r->owned[r->n_owned++] };
 	}
 	for (char **m = spec->linux_.masked_paths; m && *m; m++) {
-		ext[n_ext++] = (struct ferry_criu_kv){ *m, "/dev/null" };
-		owned = append_owned(owned, &n_owned, "");
-		free(owned[n_owned - 1]);
-		owned[n_owned - 1] = xasprintf("masked-dir:%s", *m);
-		ext[n_ext++] = (struct ferry_criu_kv){ owned[n_owned - 1], masked_dir };
+		r->ext[r->n_ext++] = (struct ferry_criu_kv){ *m, "/dev/null" };
+		r->owned = append_owned(r->owned, &r->n_owned, "");
+		free(r->owned[r->n_owned - 1]);
+		r->owned[r->n_owned - 1] = xasprintf("masked-dir:%s", *m);
+		r->ext[r->n_ext++] = (struct ferry_criu_kv){ r->owned[r->n_owned - 1], r->masked_dir };
 	}
 	/* runc's dumps record every masked file under the one key
 	 * "/dev/null" (its ExtMountMap is mountpoint:key on dump). */
 	if (n_masked)
-		ext[n_ext++] = (struct ferry_criu_kv){ "/dev/null", "/dev/null" };
+		r->ext[r->n_ext++] = (struct ferry_criu_kv){ "/dev/null", "/dev/null" };
 	/* tmpfs mounts the migration carried itself (tmpfs_carry.h): a tmpfs
 	 * with the config's options, filled, for CRIU to bind in. */
-	tmpfs_stage = xasprintf("%s/tmpfs", d.path);
-	if (ferry_tmpfs_carry_stage(spec, images_fd, tmpfs_stage, &tmpfs_keys, &tmpfs_paths, &n_tmpfs, err) < 0)
-		goto fail;
-	for (size_t i = 0; i < n_tmpfs && i < spec->n_mounts; i++)
-		ext[n_ext++] = (struct ferry_criu_kv){ tmpfs_keys[i], tmpfs_paths[i] };
-	add_cgroup_mounts(spec, &ext, &n_ext, &owned, &n_owned);
+	r->tmpfs_stage = xasprintf("%s/tmpfs", r->d.path);
+	if (ferry_tmpfs_carry_stage(spec, r->images_fd, r->tmpfs_stage, &r->tmpfs_keys, &r->tmpfs_paths, &r->n_tmpfs,
+				    err) < 0)
+		return -1;
+	for (size_t i = 0; i < r->n_tmpfs && i < spec->n_mounts; i++)
+		r->ext[r->n_ext++] = (struct ferry_criu_kv){ r->tmpfs_keys[i], r->tmpfs_paths[i] };
+	add_cgroup_mounts(spec, &r->ext, &r->n_ext, &r->owned, &r->n_owned);
 
 	/* Pipes the init had as stdio are outside the image: CRIU plugs in
 	 * ours (or /dev/null when detached) in their place. */
-	inh = calloc(6, sizeof(*inh));
-	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (inh == NULL || null_fd < 0) {
-		ferry_error_sys(err, "open /dev/null");
-		goto fail;
-	}
+	r->inh = calloc(6, sizeof(*r->inh));
+	r->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (r->inh == NULL || r->null_fd < 0)
+		return ferry_error_sys(err, "open /dev/null");
 	for (int i = 0; i < 3; i++)
-		if (strncmp(desc[i], "pipe:", 5) == 0)
-			inh[n_inh++] = (struct ferry_criu_inherit_fd){ desc[i], o->detach ? null_fd : i };
+		if (strncmp(r->desc[i], "pipe:", 5) == 0)
+			r->inh[r->n_inh++] = (struct ferry_criu_inherit_fd){ r->desc[i], o->detach ? r->null_fd : i };
 	/* Host files the init had as stdio (see checkpoint.c): ours instead. */
 	{
 		_cleanup_free_ char *text = NULL;
 		size_t len = 0;
 		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
 
-		if (ferry_read_file_at(images_fd, "ferry-stdio-external", 4096, &text, &len, &e2) == 0) {
+		if (ferry_read_file_at(r->images_fd, "ferry-stdio-external", 4096, &text, &len, &e2) == 0) {
 			char *save = NULL;
-			for (char *l = strtok_r(text, "\n", &save); l && n_inh < 6; l = strtok_r(NULL, "\n", &save)) {
+			for (char *l = strtok_r(text, "\n", &save); l && r->n_inh < 6; l = strtok_r(NULL, "\n", &save)) {
 				char key[128], kind;
 				int fd, off = 0;
 				if (sscanf(l, "%d %c %127s %n", &fd, &kind, key, &off) != 3 || fd < 0 || fd > 2 || !off)
 					continue;
-				owned = append_owned(owned, &n_owned, key);
+				r->owned = append_owned(r->owned, &r->n_owned, key);
 				if (o->stdio_to_null && kind == 'f') {
 					/* Another host: the init's file stayed behind.  CRIU
 					 * wants one of the same size: an unlinked stand-in. */
-					file_fds[fd] = stdio_stand_in(images_fd, d.path, fd, err);
-					if (file_fds[fd] < 0)
-						goto fail;
-					fd = file_fds[fd];
+					r->file_fds[fd] = stdio_stand_in(r->images_fd, r->d.path, fd, err);
+					if (r->file_fds[fd] < 0)
+						return -1;
+					fd = r->file_fds[fd];
 				} else if (o->stdio_to_null) {
-					fd = null_fd;
+					fd = r->null_fd;
 				} else if (kind == 'f') {
 					/* CRIU checks the size and restores the offset of a
 					 * regular file: only that same file will do. */
-					file_fds[fd] = open(l + off, O_RDWR | O_CLOEXEC);
-					if (file_fds[fd] < 0) {
-						ferry_error_sys(err, "fd %d of the checkpointed init was %s", fd, l + off);
-						goto fail;
-					}
-					fd = file_fds[fd];
+					r->file_fds[fd] = open(l + off, O_RDWR | O_CLOEXEC);
+					if (r->file_fds[fd] < 0)
+						return ferry_error_sys(err, "fd %d of the checkpointed init was %s", fd,
+								       l + off);
+					fd = r->file_fds[fd];
 				} else if (o->detach || lseek(fd, 0, SEEK_CUR) < 0) {
 					/* A device such as the host's /dev/null: CRIU restores
 					 * its offset, which a pipe of ours cannot take. */
-					fd = null_fd;
+					fd = r->null_fd;
 				}
-				inh[n_inh++] = (struct ferry_criu_inherit_fd){ owned[n_owned - 1], fd };
+				r->inh[r->n_inh++] = (struct ferry_criu_inherit_fd){ r->owned[r->n_owned - 1], fd };
 			}
 		}
 	}
 
-	copts.criu_path = criu;
-	copts.images_dir_fd = images_fd;
-	copts.work_dir_fd = work_fd;
-	copts.log_file = "restore.log";
-	copts.root = criu_root;
-	copts.rst_sibling = true;
-	copts.manage_cgroups = true;
+	c->criu_path = r->criu;
+	c->images_dir_fd = r->images_fd;
+	c->work_dir_fd = r->work_fd;
+	c->log_file = "restore.log";
+	c->root = r->criu_root;
+	c->rst_sibling = true;
+	c->manage_cgroups = true;
 	if (o->manage_cgroups_mode == FERRY_CRIU_CG_UNSET || o->manage_cgroups_mode == FERRY_CRIU_CG_IGNORE) {
-		copts.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
+		c->manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
 	} else {
 		/* runc's way: CRIU restores the image's cgroups, with the dumped
 		 * root cgroup replaced by the container's (every controller), so
 		 * the tree and any sub-cgroups it made land under ours.  soft
 		 * leaves the properties of our (existing) cgroup alone, i.e. the
 		 * bundle's limits win; full/strict write the dumped ones. */
-		cg_root = (struct ferry_criu_cg_root){ NULL, cg_path };
-		copts.manage_cgroups_mode = o->manage_cgroups_mode;
-		copts.cg_roots = &cg_root;
-		copts.n_cg_roots = 1;
+		r->cg_root = (struct ferry_criu_cg_root){ NULL, r->cg_path };
+		c->manage_cgroups_mode = o->manage_cgroups_mode;
+		c->cg_roots = &r->cg_root;
+		c->n_cg_roots = 1;
 	}
-	copts.ext_mnt = ext;
-	copts.n_ext_mnt = n_ext;
-	copts.inherit_fd = inh;
-	copts.n_inherit_fd = n_inh;
-	copts.tcp_established = o->tcp_established;
-	copts.tcp_close = o->tcp_close;
-	copts.ext_unix_sk = o->ext_unix_sk;
-	copts.shell_job = o->shell_job;
-	copts.file_locks = o->file_locks;
-	copts.auto_dedup = o->auto_dedup;
+	c->ext_mnt = r->ext;
+	c->n_ext_mnt = r->n_ext;
+	c->inherit_fd = r->inh;
+	c->n_inherit_fd = r->n_inh;
+	c->tcp_established = o->tcp_established;
+	c->tcp_close = o->tcp_close;
+	c->ext_unix_sk = o->ext_unix_sk;
+	c->shell_job = o->shell_job;
+	c->file_locks = o->file_locks;
+	c->auto_dedup = o->auto_dedup;
 	/* Memory comes from a `criu lazy-pages` daemon, found through its
 	 * socket in the work directory; page faults are served over
 	 * userfaultfd after the tree runs. */
-	copts.lazy_pages = o->lazy_pages;
-	if (console_fd >= 0) {
+	c->lazy_pages = o->lazy_pages;
+	if (r->console_fd >= 0) {
 		/* notify needs the scripts switch (CRIU sends nothing else) */
-		pn.console_fd = console_fd;
-		copts.orphan_pts_master = true;
-		copts.notify_scripts = true;
-		copts.notify = restore_notify;
-		copts.notify_data = &pn;
+		r->pn.console_fd = r->console_fd;
+		c->orphan_pts_master = true;
+		c->notify_scripts = true;
+		c->notify = restore_notify;
+		c->notify_data = &r->pn;
 	}
 	if (o->tune)
-		o->tune(&copts, o->tune_data);
+		o->tune(c, o->tune_data);
+	return 0;
+}
+
+/* The tree runs: the staged tmpfs and CRIU's root go, the state is
+ * written. */
+static int
+rr_record(struct rr *r, ferry_error_t *err)
+{
+	const struct ferry_restore_opts *o = r->o;
+	_cleanup_free_ char *created = NULL;
+	struct ferry_state st = { 0 };
+
+	/* CRIU's binds of them keep the file systems */
+	if (r->n_tmpfs)
+		ferry_tmpfs_carry_unstage(r->tmpfs_stage, r->tmpfs_paths);
+	r->n_tmpfs = 0;
+	umount2(r->criu_root, MNT_DETACH);
+	rmdir(r->criu_root);
+	r->mounted = false;
+	if (o->print_stats && r->images_fd >= 0)
+		print_restore_stats(r->images_fd);
+
+	created = ferry_now_rfc3339();
+	st.id = (char *) o->id;
+	st.pid = r->pid;
+	st.start_time = ferry_proc_start_time(r->pid);
+	st.bundle = r->bundle;
+	st.rootfs = r->rootfs;
+	st.created = created;
+	st.owner = "";
+	st.cgroup_path = r->cg_path;
+	st.host_pid_ns = !ferry_spec_has_ns(r->spec, CLONE_NEWPID);
+	st.restored_from = r->image_abs;
+	st.annotations = r->spec->annotations;
+	st.n_annotations = r->spec->n_annotations;
+	if (ferry_state_write(&r->d, &st, err) < 0)
+		return -1;
+	unlinkat(r->d.dir_fd, RESTORE_CGROUP_FILE, 0);
+	if (o->pid_file && ferry_write_pid_file(o->pid_file, r->pid, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Takes back what was made: the tree, the staged tmpfs, CRIU's root, the
+ * cgroup, the state directory. */
+static void
+rr_undo(struct rr *r)
+{
+	const struct ferry_restore_opts *o = r->o;
+
+	if (r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+	}
+	if (r->n_tmpfs)
+		ferry_tmpfs_carry_unstage(r->tmpfs_stage, r->tmpfs_paths);
+	r->n_tmpfs = 0;
+	if (r->mounted) {
+		umount2(r->criu_root, MNT_DETACH);
+		rmdir(r->criu_root);
+		r->mounted = false;
+	}
+	if (r->cg) {
+		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
+		ferry_cgroup_kill(r->cg, SIGKILL, &e2);
+		if (ferry_cgroup_destroy(r->cg, &e2) < 0)
+			pr_warn("restore %s: cleanup: %s", o->id, e2.msg);
+	}
+	if (r->made_dir) {
+		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
+		if (ferry_container_dir_remove(&r->d, &e2) < 0)
+			pr_warn("restore %s: cleanup: %s", o->id, e2.msg);
+		r->made_dir = false;
+	}
+	if (o->pid_file && r->pid > 0)
+		unlink(o->pid_file);
+}
+
+int
+ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, int *exit_status,
+			ferry_error_t *err)
+{
+	struct rr r;
+	pid_t pid;
+
+	rr_init(&r, ctx, o);
+	/* Everything that can be checked is checked before anything exists. */
+	if (rr_check(&r, err) < 0 || rr_check_images(&r, err) < 0 || rr_make(&r, err) < 0 || rr_images(&r, err) < 0)
+		goto fail;
 	/* The restored init must come back to us when the helper exits.  With
 	 * --no-subreaper (containerd's shim, which is a subreaper itself and
 	 * reaps the init) it goes to the nearest subreaper above us instead. */
@@ -645,79 +796,267 @@ ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_opts 
 		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");
 		goto fail;
 	}
-	if (run_criu_in_cgroup(copts.n_cg_roots ? NULL : cg, &copts, &pid, err) < 0)
+	if (run_criu_in_cgroup(r.copts.n_cg_roots ? NULL : r.cg, &r.copts, &r.pid, err) < 0)
 		goto fail;
-	/* CRIU's binds of them keep the file systems */
-	if (n_tmpfs)
-		ferry_tmpfs_carry_unstage(tmpfs_stage, tmpfs_paths);
-	n_tmpfs = 0;
-	umount2(criu_root, MNT_DETACH);
-	rmdir(criu_root);
-	mounted = false;
-	if (o->print_stats)
-		print_restore_stats(images_fd);
-
-	created = ferry_now_rfc3339();
-	st.id = (char *) o->id;
-	st.pid = pid;
-	st.start_time = ferry_proc_start_time(pid);
-	st.bundle = bundle;
-	st.rootfs = rootfs;
-	st.created = created;
-	st.owner = "";
-	st.cgroup_path = cg_path;
-	st.host_pid_ns = !ferry_spec_has_ns(spec, CLONE_NEWPID);
-	st.restored_from = image_abs;
-	st.annotations = spec->annotations;
-	st.n_annotations = spec->n_annotations;
-	if (ferry_state_write(&d, &st, err) < 0)
+	if (rr_record(&r, err) < 0)
 		goto fail;
-	if (o->pid_file && ferry_write_pid_file(o->pid_file, pid, err) < 0)
-		goto fail;
-	ferry_container_dir_close(&d);
-	for (int i = 0; i < 3; i++) {
-		free(desc[i]);
-		ferry_closep(&file_fds[i]);
-	}
+	pid = r.pid;
+	rr_free(&r);
 	if (o->detach) {
 		*exit_status = 0;
 		return 0;
 	}
 	{
-		int r = ferry_wait_foreground(pid, -1, exit_status, err);
+		int ret = ferry_wait_foreground(pid, -1, exit_status, err);
 		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
 		if (ferry_container_delete(ctx, o->id, true, &e2) < 0)
 			pr_warn("restore %s: delete after exit: %s", o->id, e2.msg);
-		return r < 0 ? ferry_error_prefix(err, "restore %s", o->id) : 0;
+		return ret < 0 ? ferry_error_prefix(err, "restore %s", o->id) : 0;
 	}
 
 fail:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	if (n_tmpfs)
-		ferry_tmpfs_carry_unstage(tmpfs_stage, tmpfs_paths);
-	if (mounted) {
-		umount2(criu_root, MNT_DETACH);
-		rmdir(criu_root);
-	}
-	if (cg) {
-		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
-		ferry_cgroup_kill(cg, SIGKILL, &e2);
-		if (ferry_cgroup_destroy(cg, &e2) < 0)
-			pr_warn("restore %s: cleanup: %s", o->id, e2.msg);
-	}
-	if (made_dir) {
-		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
-		if (ferry_container_dir_remove(&d, &e2) < 0)
-			pr_warn("restore %s: cleanup: %s", o->id, e2.msg);
-	}
-	if (o->pid_file && pid > 0)
-		unlink(o->pid_file);
-	for (int i = 0; i < 3; i++) {
-		free(desc[i]);
-		ferry_closep(&file_fds[i]);
-	}
+	rr_undo(&r);
+	rr_free(&r);
 	return ferry_error_prefix(err, "restore %s", o->id);
+}
+
+/* ------------------------------------------------------------ staged */
+
+/*
+ * A staged restore (a migration's destination): everything that needs no
+ * image is made while the source still runs, and a helper waits inside
+ * the container's cgroup.  Moving a task into a v1 cgroup costs an RCU
+ * grace period (about 9 ms here), which is then paid before the freeze.
+ * When the images are in, the helper reads them, asks CRIU, reports the
+ * pid and exits (the restored init, its sibling, comes to us as the
+ * subreaper).
+ */
+struct ferry_restore_staged {
+	struct ferry_restore_opts o;
+	struct rr r;
+	pid_t helper;
+	int go_fd;  /* ours: one byte starts the restore; EOF: give up */
+	int res_fd; /* ours: "P<pid>" or "E<message>" */
+};
+
+static void
+staged_kill_helper(ferry_restore_staged_t *s)
+{
+	ferry_closep(&s->go_fd);
+	ferry_closep(&s->res_fd);
+	if (s->helper > 0) {
+		kill(s->helper, SIGKILL);
+		while (waitpid(s->helper, NULL, 0) < 0 && errno == EINTR)
+			;
+		s->helper = 0;
+	}
+}
+
+static _Noreturn void
+staged_helper_main(ferry_restore_staged_t *s, int go, int res, pid_t parent)
+{
+	ferry_error_t e = FERRY_ERROR_INIT;
+	struct ferry_criu_result cres = { 0 };
+	char msg[4096], flags = 0;
+	ssize_t n;
+	int len, ret;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
+	/* Nothing of the agent's stays open here: only the two pipes. */
+	if (dup2(go, 3) < 0 || dup2(res, 4) < 0)
+		_exit(1);
+	go = 3;
+	res = 4;
+	if (ferry_close_fds_from(5, NULL, 0) < 0)
+		_exit(1);
+	s->r.d.dir_fd = s->r.d.root_fd = s->r.d.lock_fd = s->r.work_fd = -1;
+	if (ferry_cgroup_enter(s->r.cg, getpid(), &e) < 0)
+		goto out;
+	/* Ready: the parent waits for this before the freeze. */
+	if (ferry_write_all(res, "R", 1) < 0)
+		_exit(1);
+	do
+		n = read(go, &flags, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(0);
+	s->o.tcp_established = flags & 1;
+	s->r.work_fd = open(s->r.work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->r.work_fd < 0) {
+		ferry_error_sys(&e, "work directory %s", s->r.work_path);
+		goto out;
+	}
+	if (rr_check_images(&s->r, &e) < 0 || rr_images(&s->r, &e) < 0)
+		goto out;
+	ret = ferry_criu_rpc(FERRY_CRIU_RESTORE, &s->r.copts, &cres, &e);
+	/* CRIU's binds keep the file systems (or, failed, there is nothing
+	 * to keep): the staging mounts go either way. */
+	if (s->r.n_tmpfs)
+		ferry_tmpfs_carry_unstage(s->r.tmpfs_stage, s->r.tmpfs_paths);
+	if (ret == 0) {
+		len = snprintf(msg, sizeof(msg), "P%d", cres.pid);
+		_exit(ferry_write_all(res, msg, (size_t) len) < 0 ? 2 : 0);
+	}
+out:
+	{
+		_cleanup_free_ char *m = ferry_error_string(&e);
+		len = snprintf(msg, sizeof(msg), "E%s", m);
+	}
+	_exit(ferry_write_all(res, msg, (size_t) len) < 0 ? 2 : 0);
+}
+
+/* Reads the helper's word: up to EOF, or one byte when want_one. */
+static ssize_t
+staged_read(int fd, char *buf, size_t size, bool want_one)
+{
+	size_t n = 0;
+
+	while (n < size - 1) {
+		ssize_t k = read(fd, buf + n, want_one ? 1 : size - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t) k;
+		if (want_one)
+			break;
+	}
+	buf[n] = '\0';
+	return (ssize_t) n;
+}
+
+int
+ferry_restore_stage(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, ferry_restore_staged_t **out,
+		    ferry_error_t *err)
+{
+	ferry_restore_staged_t *s = xmalloc0(sizeof(*s));
+	int go[2] = { -1, -1 }, res[2] = { -1, -1 };
+	pid_t parent = getpid();
+	char buf[8];
+
+	*out = NULL;
+	s->o = *o;
+	s->go_fd = s->res_fd = -1;
+	if (!o->detach || o->console_socket || o->pid_file || o->print_stats) {
+		free(s);
+		return ferry_error_set(err, EINVAL, "a staged restore is detached, without terminal, pid file or stats");
+	}
+	rr_init(&s->r, ctx, &s->o);
+	if (rr_check(&s->r, err) < 0 || rr_make(&s->r, err) < 0)
+		goto fail;
+	if (s->o.manage_cgroups_mode != FERRY_CRIU_CG_UNSET && s->o.manage_cgroups_mode != FERRY_CRIU_CG_IGNORE) {
+		ferry_error_set(err, EINVAL, "a staged restore leaves cgroups to ferry");
+		goto fail;
+	}
+	if (!o->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		ferry_error_sys(err, "PR_SET_CHILD_SUBREAPER");
+		goto fail;
+	}
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0) {
+		ferry_error_sys(err, "pipe");
+		goto fail;
+	}
+	s->helper = fork();
+	if (s->helper < 0) {
+		ferry_error_sys(err, "fork");
+		s->helper = 0;
+		goto fail;
+	}
+	if (s->helper == 0)
+		staged_helper_main(s, go[0], res[1], parent);
+	ferry_closep(&go[0]);
+	ferry_closep(&res[1]);
+	s->go_fd = go[1];
+	s->res_fd = res[0];
+	/* The helper is in the cgroup once it says R. */
+	if (staged_read(s->res_fd, buf, sizeof(buf), true) != 1 || buf[0] != 'R') {
+		char m[4096];
+		m[0] = buf[0];
+		staged_read(s->res_fd, m + 1, sizeof(m) - 1, false);
+		if (buf[0] == 'E')
+			ferry_error_set(err, 0, "%s", m + 1);
+		else
+			ferry_error_set(err, EPROTO, "the restore helper died before it was ready");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	ferry_closep(&go[0]);
+	ferry_closep(&go[1]);
+	ferry_closep(&res[0]);
+	ferry_closep(&res[1]);
+	s->go_fd = s->res_fd = -1;
+	staged_kill_helper(s);
+	rr_undo(&s->r);
+	rr_free(&s->r);
+	free(s);
+	return ferry_error_prefix(err, "restore %s", o->id);
+}
+
+int
+ferry_restore_staged_run(ferry_restore_staged_t *s, bool tcp_established, ferry_error_t *err)
+{
+	char buf[4096];
+	char flags = tcp_established ? 1 : 0;
+	ssize_t n;
+	int status = 0;
+
+	if (s->helper <= 0)
+		return ferry_error_set(err, EINVAL, "restore %s: staged restore already used", s->o.id);
+	s->o.tcp_established = tcp_established;
+	if (ferry_write_all(s->go_fd, &flags, 1) < 0) {
+		ferry_error_sys(err, "restore %s: the restore helper", s->o.id);
+		goto fail;
+	}
+	n = staged_read(s->res_fd, buf, sizeof(buf), false);
+	while (waitpid(s->helper, &status, 0) < 0 && errno == EINTR)
+		;
+	s->helper = 0;
+	ferry_closep(&s->go_fd);
+	ferry_closep(&s->res_fd);
+	if (n > 0 && buf[0] == 'P' && atoi(buf + 1) > 0) {
+		s->r.pid = atoi(buf + 1);
+	} else {
+		if (n > 0 && buf[0] == 'E')
+			ferry_error_set(err, 0, "%s", buf + 1);
+		else
+			ferry_error_set(err, EPROTO, "the restore helper died (status 0x%x)", status);
+		goto fail;
+	}
+	/* The parent's view of what the helper did: the image path for the
+	 * state, and the staged tmpfs are the helper's (already gone). */
+	if (realpath(s->r.image_path, buf) == NULL) {
+		ferry_error_sys(err, "image directory %s", s->r.image_path);
+		goto fail;
+	}
+	s->r.image_abs = xstrdup(buf);
+	if (rr_record(&s->r, err) < 0)
+		goto fail;
+	s->r.made_dir = false;
+	s->r.mounted = false;
+	ferry_cgroup_free(s->r.cg);
+	s->r.cg = NULL;
+	s->r.pid = -1;
+	return 0;
+fail:
+	staged_kill_helper(s);
+	rr_undo(&s->r);
+	s->r.made_dir = s->r.mounted = false;
+	ferry_cgroup_free(s->r.cg);
+	s->r.cg = NULL;
+	s->r.pid = -1;
+	return ferry_error_prefix(err, "restore %s", s->o.id);
+}
+
+void
+ferry_restore_staged_free(ferry_restore_staged_t *s)
+{
+	if (s == NULL)
+		return;
+	staged_kill_helper(s);
+	rr_undo(&s->r);
+	rr_free(&s->r);
+	free(s);
 }

@@ -118,6 +118,10 @@ struct sess {
 	struct ferry_announcer ann[64];
 	size_t n_ann;
 	double t_restored;
+	/* The restore made ready at DUMP, before the source freezes. */
+	ferry_restore_staged_t *staged;
+	struct ferry_restore_opts staged_ro;
+	char *staged_cg;
 };
 
 static double
@@ -425,6 +429,10 @@ rollback(struct sess *s, const char *why)
 	relay_end(s, false, &e);
 	ferry_error_clear(&e);
 	stop_criu(s);
+	/* A restore staged and never run: its helper, cgroup, mounts and
+	 * state directory. */
+	ferry_restore_staged_free(s->staged);
+	s->staged = NULL;
 	/* The addresses before the copy: its restored TCP sockets, closed
 	 * when it dies, must not reach the peers (a RST would end the very
 	 * connections the source resumes); without a local address the
@@ -831,6 +839,37 @@ write_config(struct sess *s, ferry_error_t *err)
 	return ferry_write_file_atomic_at(fd, "config.json", text, strlen(text), 0600, err);
 }
 
+static int write_uncommitted(struct sess *s, bool all_ips, ferry_error_t *err);
+
+/*
+ * The restore's state directory, cgroup, mounts and a helper inside the
+ * cgroup, made before the source freezes (restore.c): what does not need
+ * the images leaves the frozen window.  The mark comes first, so that an
+ * agent that dies from here on leaves nothing (serve_recover).
+ */
+static int
+stage_restore(struct sess *s, ferry_error_t *err)
+{
+	struct ferry_restore_opts *ro = &s->staged_ro;
+
+	if (write_uncommitted(s, true, err) < 0)
+		return -1;
+	if (s->o->cgroup_parent)
+		s->staged_cg = xasprintf("%s/%s", s->o->cgroup_parent, s->id);
+	memset(ro, 0, sizeof(*ro));
+	ro->id = s->id;
+	ro->bundle = s->bundle;
+	ro->image_path = s->images;
+	ro->work_path = s->work;
+	ro->detach = true;
+	ro->stdio_to_null = true;
+	ro->cgroup_path = s->staged_cg;
+	ro->lazy_pages = s->mode == FERRY_MIGRATE_LAZY;
+	if (ferry_restore_stage(s->ctx, ro, &s->staged, err) < 0)
+		return ferry_error_prefix(err, "preparing the restore");
+	return 0;
+}
+
 static int
 do_dump(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 {
@@ -855,6 +894,8 @@ do_dump(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 		s->work = xasprintf("%s/work", s->dir);
 		if (ferry_mkdir_p(s->work, 0700, err) < 0)
 			return -1;
+		if (s->bundle && stage_restore(s, err) < 0)
+			return -1;
 		return answer_simple(s, SPS_DUMP_READY, err);
 	}
 	if (s->bundle == NULL && make_bundle(s, err) < 0)
@@ -864,6 +905,10 @@ do_dump(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 	s->images = xasprintf("%s/images", s->dir);
 	s->work = xasprintf("%s/work", s->dir);
 	if (ferry_mkdir_p(s->images, 0700, err) < 0 || ferry_mkdir_p(s->work, 0700, err) < 0)
+		return -1;
+	/* Before the page server and the relay: the helper starts with no
+	 * thread of ours running (it closes what it inherited anyway). */
+	if (stage_restore(s, err) < 0)
 		return -1;
 	/* The page server must listen before the dump starts; the lazy-pages
 	 * daemon reads inventory.img when it starts, so it waits for the
@@ -1010,7 +1055,13 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 				w.cg_path = NULL;
 			watching = pthread_create(&w.th, NULL, lazy_watch_main, &w) == 0;
 		}
-		r = ferry_container_restore(s->ctx, &ro, &status, err);
+		if (s->staged) {
+			r = ferry_restore_staged_run(s->staged, tcp, err);
+			ferry_restore_staged_free(s->staged);
+			s->staged = NULL;
+		} else {
+			r = ferry_container_restore(s->ctx, &ro, &status, err);
+		}
 		if (watching) {
 			atomic_store(&w.stop, true);
 			pthread_join(w.th, NULL);
@@ -1140,6 +1191,9 @@ session_free(struct sess *s)
 {
 	close_announcers(s);
 	stop_criu(s);
+	ferry_restore_staged_free(s->staged);
+	s->staged = NULL;
+	free(s->staged_cg);
 	{
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 		relay_end(s, false, &e);

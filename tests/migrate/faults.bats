@@ -148,10 +148,10 @@ check() {
 	# nothing of it on the other host: cgroup, bundle, mounts
 	if [[ $o == b ]]; then
 		for ((i = 0; i < 50; i++)); do
-			on b test -e "/sys/fs/cgroup/ferry-tb-b/$id" || on b test -e "/run/ferry-bundles/$id" || break
+			[[ -n $(cgroups_of b "$id") ]] || on b test -e "/run/ferry-bundles/$id" || break
 			sleep 0.1
 		done
-		! on b test -e "/sys/fs/cgroup/ferry-tb-b/$id" || { echo "cgroup of $id left on b" >&2; return 1; }
+		[[ -z $(cgroups_of b "$id") ]] || { echo "cgroup of $id left on b: $(cgroups_of b "$id")" >&2; return 1; }
 		! on b test -e "/run/ferry-bundles/$id" || { echo "bundle of $id left on b" >&2; return 1; }
 	fi
 	! on "$o" grep -q "/$id[/ ]" /proc/self/mountinfo || { echo "mounts of $id left on $o" >&2; return 1; }

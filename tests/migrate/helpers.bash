@@ -115,6 +115,12 @@ await_on_b() {
 	echo "$1 on b after $i polls of 10 ms: $(stat -c '%s bytes' "/proc/$spid/root$1" 2>&1 || true)"
 }
 
+# cgroups_of HOST ID: the cgroup directories of ID under HOST's agent's
+# --cgroup-parent, in every hierarchy (v1 controllers, hybrid, v2).
+cgroups_of() {
+	on "$1" sh -c "ls -d /sys/fs/cgroup/ferry-tb-$1/$2 /sys/fs/cgroup/*/ferry-tb-$1/$2 2>/dev/null" || true
+}
+
 # The counter workload's bundle (read-only busybox rootfs, host network).
 make_workload() {
 	local bundle=$1

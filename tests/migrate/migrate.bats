@@ -92,6 +92,63 @@ teardown_file() { suite_teardown; }
 	assert_clean
 }
 
+@test "the destination stages the restore before the freeze: a helper waits in the container's cgroup" {
+	run_on_a sg
+	MIG_ENV=(FERRY_FAULT=src-dump:stall)
+	mig a b sg --mode stop-copy >"$WORK/sg.out" 2>&1 &
+	MIG_ENV=()
+	local mpid=$! pid dirs procs n=0 state=0 d
+	pid=$(stalled "$WORK/sg.out" src-dump) || { kill "$mpid"; false; }
+	# a is frozen and dumped; b has made the cgroup, and one process of
+	# b's agent waits in it (in every hierarchy), with no state yet
+	dirs=$(cgroups_of b sg)
+	for d in $dirs; do
+		procs=$(on b cat "$d/cgroup.procs")
+		[[ $(wc -w <<<"$procs") == 1 ]] && [[ $(on b cat "/proc/$procs/comm") == ferry ]] && n=$((n + 1))
+	done
+	on b test -e /run/ferry/sg/state.json && state=1
+	kill -USR1 "$pid"
+	wait "$mpid" && st=0 || st=$?
+	cat "$WORK/sg.out"
+	echo "cgroups on b: $dirs; with the helper alone: $n; state before the restore: $state"
+	[ "$st" -eq 0 ]
+	[ -n "$dirs" ]
+	[ "$n" -eq "$(wc -w <<<"$dirs")" ]
+	[ "$state" = 0 ]
+	# after the restore the helper is gone: the cgroup holds the container
+	assert_only_on b sg
+	for d in $dirs; do
+		# (the workload's short-lived children may be gone by now)
+		for procs in $(on b cat "$d/cgroup.procs"); do
+			[[ $(on b cat "/proc/$procs/comm" 2>/dev/null) != ferry ]]
+		done
+	done
+	fy b delete -f sg
+	on b ip addr del "$SIP/24" dev eth0
+	[[ -z $(cgroups_of b sg) ]]
+	assert_clean
+}
+
+@test "a staged restore that is never run leaves nothing on the destination" {
+	run_on_a sn
+	MIG_ENV=(FERRY_FAULT=src-images)
+	run mig a b sn --mode stop-copy
+	MIG_ENV=()
+	echo "$output"
+	[ "$status" -ne 0 ]
+	assert_only_on a sn
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ -z $(cgroups_of b sn) ]] && break
+		sleep 0.1
+	done
+	[[ -z $(cgroups_of b sn) ]]
+	! on b test -e /run/ferry/sn
+	! on b grep -q "/sn[/ ]" /proc/self/mountinfo
+	fy a delete -f sn
+	assert_clean
+}
+
 @test "the gate comes down when a migration rolls back" {
 	run_on_a gr
 	MIG_ENV=(FERRY_FAULT=src-images)
