@@ -769,6 +769,25 @@ ferry_cgroup_dir(const ferry_cgroup_t *cg, const char *controller)
 	return h ? cg_hier_dir(cg, h) : NULL;
 }
 
+char *
+ferry_cgroup_dir_at_mount(const ferry_cgroup_t *cg, const char *mountpoint)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < cg->n_h; i++) {
+		const struct cg_hier *h = &cg->h[i];
+		char *dir;
+
+		if (h->skipped || strcmp(h->mountpoint, mountpoint) != 0)
+			continue;
+		dir = cg_hier_dir(cg, h);
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			return dir;
+		free(dir);
+	}
+	return NULL;
+}
+
 /* ---- mounts ------------------------------------------------------------ */
 
 static char *

@@ -62,6 +62,9 @@ const char *ferry_cgroup_path(const ferry_cgroup_t *cg);
 enum ferry_cgroup_layout ferry_cgroup_get_layout(const ferry_cgroup_t *cg);
 /* Directory of one controller's cgroup ("memory", "freezer", "" = unified). */
 char *ferry_cgroup_dir(const ferry_cgroup_t *cg, const char *controller);
+/* Its directory in the hierarchy mounted at mountpoint, if it has one
+ * there (NULL: none, or no such hierarchy). */
+char *ferry_cgroup_dir_at_mount(const ferry_cgroup_t *cg, const char *mountpoint);
 
 int ferry_cgroup_enter(ferry_cgroup_t *cg, pid_t pid, ferry_error_t *err);
 /* Applies res to an existing cgroup; device rules only if res has some. */

@@ -210,7 +210,7 @@ open_dir_p(const char *path, int *out, ferry_error_t *err)
  * frees each and the array).
  */
 static char **
-cgroup_mount_points(pid_t pid, size_t *n)
+cgroup_mount_points(pid_t pid, bool whole_v2, char ***whole, size_t *n)
 {
 	char path[64], *line = NULL;
 	size_t cap = 0, len = 0;
@@ -218,6 +218,7 @@ cgroup_mount_points(pid_t pid, size_t *n)
 	FILE *f;
 
 	*n = 0;
+	*whole = NULL;
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
 	f = fopen(path, "re");
 	if (f == NULL)
@@ -235,8 +236,8 @@ cgroup_mount_points(pid_t pid, size_t *n)
 		/* A whole cgroup2 hierarchy CRIU dumps and mounts again itself.
 		 * runc mounts no cgroup2 next to v1 ones and so maps no key for
 		 * it on restore: an external one would make ferry's images
-		 * unrestorable by runc. */
-		if (strcmp(fstype, "cgroup2") == 0 && strcmp(root, "/") == 0)
+		 * unrestorable by runc (whole_v2: for ferry's restore only). */
+		if (!whole_v2 && strcmp(fstype, "cgroup2") == 0 && strcmp(root, "/") == 0)
 			continue;
 		tmp = realloc(out, (len + 2) * sizeof(*out));
 		if (tmp == NULL)
@@ -244,6 +245,8 @@ cgroup_mount_points(pid_t pid, size_t *n)
 		out = tmp;
 		out[len++] = xstrdup(mp);
 		out[len] = NULL;
+		if (strcmp(root, "/") == 0)
+			ferry_strv_append(whole, mp);
 	}
 	free(line);
 	fclose(f);
@@ -339,7 +342,7 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	_cleanup_free_ char *freezer = NULL;
 	_cleanup_free_ char *ps_addr = NULL;
 	_cleanup_free_ struct ferry_criu_kv *ext = NULL;
-	_cleanup_strv_ char **cg_mounts = NULL;
+	_cleanup_strv_ char **cg_mounts = NULL, **cg_whole = NULL;
 	_cleanup_strv_ char **ext_files = NULL;
 	_cleanup_strv_ char **masked_keys = NULL, **carried = NULL;
 	_cleanup_close_ int images_fd = -1;
@@ -390,7 +393,24 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	 */
 	for (char **m = spec->linux_.masked_paths; m && *m; m++)
 		n_masked++;
-	cg_mounts = cgroup_mount_points(st->pid, &n_cg);
+	cg_mounts = cgroup_mount_points(st->pid, o->cgroup2_external, &cg_whole, &n_cg);
+	/* The restore binds each at the container's own cgroup, except those
+	 * that showed a whole hierarchy (restore.c). */
+	if (cg_whole) {
+		_cleanup_free_ char *list = NULL;
+		size_t llen = 0;
+		FILE *lf = open_memstream(&list, &llen);
+
+		if (lf == NULL) {
+			ferry_error_sys(err, "open_memstream");
+			goto out;
+		}
+		for (char **w = cg_whole; *w; w++)
+			fprintf(lf, "%s\n", *w);
+		fclose(lf);
+		if (ferry_write_file_atomic_at(images_fd, FERRY_CGROUP_WHOLE, list, llen, 0600, err) < 0)
+			goto out;
+	}
 	if (o->carry_tmpfs && ferry_tmpfs_carry_plan(spec, st->pid, images_fd, &carried, err) < 0)
 		goto out;
 	ext = calloc(2 * spec->n_mounts + n_masked + n_cg + 1, sizeof(*ext));

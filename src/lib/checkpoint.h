@@ -40,6 +40,10 @@ struct ferry_checkpoint_opts {
 	 * listed in the images (tmpfs_carry.h); their contents are the
 	 * caller's to write while the tree is frozen (the migration). */
 	bool carry_tmpfs;
+	/* A whole cgroup2 hierarchy mounted in the container is external too
+	 * (bound again on restore instead of CRIU mounting a new one: 15 ms
+	 * frozen); runc maps no key for one, so only for a ferry restore. */
+	bool cgroup2_external;
 	/* Called with the CRIU request right before CRIU runs, so that a
 	 * caller (the migration) can add what the CLI has no flag for: a
 	 * connected page-server socket, TLS, a notification callback. */
@@ -99,6 +103,10 @@ int ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_o
  * failure everything staged is gone.  free undoes a stage that was not
  * run (and frees either way).
  */
+/* In the images: the container's cgroup mount points that showed a whole
+ * hierarchy (root "/"), one a line; the others showed its own cgroup. */
+#define FERRY_CGROUP_WHOLE "ferry-cgroup-whole"
+
 typedef struct ferry_restore_staged ferry_restore_staged_t;
 int ferry_restore_stage(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, ferry_restore_staged_t **out,
 			ferry_error_t *err);

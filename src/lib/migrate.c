@@ -1098,6 +1098,7 @@ dump(struct mig *m, ferry_error_t *err)
 	co.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
 	co.masked_dirs_external = true;
 	co.carry_tmpfs = true;
+	co.cgroup2_external = true;
 	co.tune = tune_dump;
 	co.tune_data = m;
 	ret = ferry_container_checkpoint(m->ctx, &co, err);

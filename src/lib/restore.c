@@ -71,16 +71,47 @@ read_descriptors(int images_fd, char *out[3], ferry_error_t *err)
 	return 0;
 }
 
-/* key = mount point inside the container, val = host mount point: the
+/* True when text (lines) has one that is exactly s. */
+static bool
+line_listed(const char *text, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t) (nl - p) : strlen(p);
+		if (l == n && strncmp(p, s, n) == 0)
+			return true;
+		p = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+/* key = mount point inside the container, val = what to bind there: the
  * cgroup hierarchies checkpoint declared external are bound from this
- * host's own mounts (what a fresh cgroup mount in the container showed). */
+ * host's mounts, at the container's own cgroup where it has one (as
+ * create binds it, and runc's restore), else at the hierarchy's root
+ * (what a fresh mount there shows).  A bind costs nothing; CRIU's fresh
+ * cgroup2 mount took 15 ms of the frozen window. */
 static void
-add_cgroup_mounts(const ferry_spec_t *spec, struct ferry_criu_kv **ext, size_t *n, char ***owned, size_t *n_owned)
+add_cgroup_mounts(const ferry_spec_t *spec, const ferry_cgroup_t *cg, int images_fd, struct ferry_criu_kv **ext,
+		  size_t *n, char ***owned, size_t *n_owned)
 {
 	const char *dest = NULL;
 	char *line = NULL;
 	size_t cap = 0;
 	FILE *f;
+	_cleanup_free_ char *whole = NULL;
+	size_t wlen = 0;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	/* Images of ferry's checkpoint name the mounts that showed a whole
+	 * hierarchy; runc's bind the container's cgroup in each. */
+	if (ferry_read_file_at(images_fd, FERRY_CGROUP_WHOLE, 64 << 10, &whole, &wlen, &e) < 0 ||
+	    memchr(whole, '\0', wlen) != NULL) {
+		free(whole);
+		whole = NULL;
+	}
 
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (spec->mounts[i].type && strcmp(spec->mounts[i].type, "cgroup") == 0)
@@ -109,7 +140,10 @@ add_cgroup_mounts(const ferry_spec_t *spec, struct ferry_criu_kv **ext, size_t *
 		if (t == NULL || o == NULL)
 			break;
 		(*owned)[*n_owned] = xasprintf("%s%s", dest, mp + 14);
-		(*owned)[*n_owned + 1] = xstrdup(mp);
+		(*owned)[*n_owned + 1] = cg && !line_listed(whole, (*owned)[*n_owned]) ? ferry_cgroup_dir_at_mount(cg, mp)
+										: NULL;
+		if ((*owned)[*n_owned + 1] == NULL)
+			(*owned)[*n_owned + 1] = xstrdup(mp);
 		(*owned)[*n_owned + 2] = NULL;
 		(*ext)[(*n)++] = (struct ferry_criu_kv){ (*owned)[*n_owned], (*owned)[*n_owned + 1] };
 		*n_owned += 2;
@@ -604,7 +638,7 @@ rr_images(struct rr *r, ferry_error_t *err)
 		return -1;
 	for (size_t i = 0; i < r->n_tmpfs && i < spec->n_mounts; i++)
 		r->ext[r->n_ext++] = (struct ferry_criu_kv){ r->tmpfs_keys[i], r->tmpfs_paths[i] };
-	add_cgroup_mounts(spec, &r->ext, &r->n_ext, &r->owned, &r->n_owned);
+	add_cgroup_mounts(spec, r->cg, r->images_fd, &r->ext, &r->n_ext, &r->owned, &r->n_owned);
 
 	/* Pipes the init had as stdio are outside the image: CRIU plugs in
 	 * ours (or /dev/null when detached) in their place. */

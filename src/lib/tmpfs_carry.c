@@ -614,16 +614,26 @@ strv_has(char **v, const char *s)
 	return false;
 }
 
-/* The last tmpfs mount at dest (a later one covers an earlier one). */
+/* The last mount at dest (a later one covers an earlier one) if it is a
+ * tmpfs, or a cgroup mount (on a v1 or hybrid host ferry makes that a
+ * tmpfs holding one mount point per hierarchy: cgroup.c's mount_v1). */
 static const struct ferry_mount *
 spec_tmpfs(const ferry_spec_t *spec, const char *dest)
 {
 	for (size_t i = spec->n_mounts; i-- > 0;) {
 		const struct ferry_mount *m = &spec->mounts[i];
 		if (strcmp(m->destination, dest) == 0)
-			return !m->bind && m->type && strcmp(m->type, "tmpfs") == 0 ? m : NULL;
+			return !m->bind && m->type && (strcmp(m->type, "tmpfs") == 0 || strcmp(m->type, "cgroup") == 0)
+				       ? m
+				       : NULL;
 	}
 	return NULL;
+}
+
+static bool
+is_cgroup_mount(const struct ferry_mount *m)
+{
+	return strcmp(m->type, "cgroup") == 0;
 }
 
 int
@@ -648,7 +658,7 @@ ferry_tmpfs_carry_plan(const ferry_spec_t *spec, pid_t pid, int images_fd, char 
 		_cleanup_close_ int fd = -1;
 		struct stat st;
 
-		if (m->bind || m->type == NULL || strcmp(m->type, "tmpfs") != 0)
+		if (m->bind || m->type == NULL || (strcmp(m->type, "tmpfs") != 0 && strcmp(m->type, "cgroup") != 0))
 			continue;
 		/* /dev holds device nodes and mounts of its own: CRIU's.  A
 		 * mount point given twice: the later one is what is seen. */
@@ -772,6 +782,7 @@ ferry_tmpfs_carry_stage(const ferry_spec_t *spec, int images_fd, const char *sta
 		_cleanup_close_ int img = -1, rfd = -1;
 		char name[64];
 		unsigned long flags;
+		const char *data;
 
 		if (m == NULL) {
 			ferry_error_set(err, EINVAL, "the images carry a tmpfs at %s; the config has none there", dests[i]);
@@ -785,8 +796,10 @@ ferry_tmpfs_carry_stage(const ferry_spec_t *spec, int images_fd, const char *sta
 		 * its per-mount flags. */
 		flags = (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
 				     MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME | MS_MANDLOCK));
-		if (mount("tmpfs", dir, "tmpfs", flags, m->data) < 0) {
-			ferry_error_sys(err, "mount a tmpfs for %s (options \"%s\")", dests[i], m->data ? m->data : "");
+		/* A cgroup mount's tmpfs is made as cgroup.c makes it. */
+		data = is_cgroup_mount(m) ? "mode=755" : m->data;
+		if (mount("tmpfs", dir, "tmpfs", flags, data) < 0) {
+			ferry_error_sys(err, "mount a tmpfs for %s (options \"%s\")", dests[i], data ? data : "");
 			rmdir(dir);
 			goto fail;
 		}

@@ -232,6 +232,39 @@ teardown_file() { suite_teardown; }
 	assert_clean
 }
 
+@test "cgroup mounts after a move: each v1 hierarchy shows the container's own cgroup, bound (no tar, no new cgroup2 mount)" {
+	run_on_a cgm
+	serve_stop b
+	serve_start b FERRY_KEEP_WORK=1
+	run mig a b cgm --mode stop-copy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_only_on b cgm
+	local pid roots own
+	pid=$(fy b state cgm | jq -r .pid)
+	# as create makes them: the container's cgroup in every v1 hierarchy
+	# (not the host's whole tree), the unified one as on a
+	roots=$(on b awk '$9 == "cgroup" { print $4 }' "/proc/$pid/mountinfo" | sort -u)
+	own=$(on b awk -F: '$2 == "memory" { print $3 }' "/proc/$pid/cgroup")
+	echo "v1 mount roots in the container: $roots; its memory cgroup: $own"
+	[ "$roots" = "$own" ]
+	[ "$own" = /ferry-tb-b/cgm ]
+	# what it sees there is its own: its own processes, no other cgroup
+	on b grep -qx "$pid" "/proc/$pid/root/sys/fs/cgroup/pids/cgroup.procs"
+	! on b test -e "/proc/$pid/root/sys/fs/cgroup/pids/ferry-tb-b"
+	# neither the cgroup tmpfs nor the unified hierarchy cost CRIU a tar or a mount
+	log=$(on b sh -c 'cat /run/ferry-serve/*/work/restore.log')
+	grep -q 'Will mount .* from /run/ferry/cgm/tmpfs/[0-9]* (E)' <<<"$log"
+	grep -q 'Will mount .* from /sys/fs/cgroup/unified (E)' <<<"$log"
+	! grep -q 'Mounting cgroup2' <<<"$log"
+	fy b delete -f cgm
+	on b ip addr del "$SIP/24" dev eth0
+	on b sh -c 'rm -rf /run/ferry-serve/*'
+	serve_stop b
+	serve_start b
+	assert_clean
+}
+
 @test "shared: the article's flow through --shared-dir" {
 	"$TB" share on a
 	"$TB" share on b
