@@ -975,6 +975,27 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 		}
 	}
 
+	if (o->swrk && o->swrk->pid > 0) {
+		struct ferry_criu_swrk *w = o->swrk;
+		bool fits = o->ps_fd < 0 && o->n_inherit_fd <= w->n_null;
+
+		for (size_t i = 0; fits && i < o->n_inherit_fd; i++)
+			fits = o->inherit_fd[i].fd == w->null_fd;
+		if (!fits) {
+			ferry_criu_swrk_stop(w);
+		} else {
+			/* Its inherited fds are null_fd at CHILD_SK_FD + 1 on, as
+			 * build_request numbers them. */
+			c.child = w->pid;
+			c.errfd = errfd = w->errfd;
+			sk = w->sk;
+			w->pid = 0;
+			w->sk = w->errfd = -1;
+			if (o->spawned)
+				o->spawned(c.child, o->notify_data);
+			goto started;
+		}
+	}
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (devnull < 0)
 		return ferry_error_sys(err, "criu %s: open /dev/null", ai->name);
@@ -1014,7 +1035,7 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 		o->spawned(c.child, o->notify_data);
 	/* Only CRIU may hold its end: if it dies, recv() must see EOF. */
 	ferry_closep(&child_sk);
-
+started:
 	build_request(ai, o, c.log_dir_fd >= 0 ? c.log_file : NULL, &b);
 	ret = send_req(sk, &b.req, err);
 	req_build_free(&b);
@@ -1045,6 +1066,76 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 	if (res == &local_res)
 		ferry_criu_result_free(&local_res);
 	return ret;
+}
+
+int
+ferry_criu_swrk_start(const char *criu_path, int null_fd, size_t n_null, struct ferry_criu_swrk *w,
+		      ferry_error_t *err)
+{
+	_cleanup_free_ int *src = NULL;
+	_cleanup_free_ int *tmp = NULL;
+	_cleanup_close_ int devnull = -1;
+	_cleanup_close_ int errfd = -1;
+	_cleanup_close_ int sk = -1;
+	_cleanup_close_ int child_sk = -1;
+	struct spawn sp = { 0 };
+	int sks[2];
+	pid_t child;
+
+	*w = (struct ferry_criu_swrk) FERRY_CRIU_SWRK_INIT;
+	if (n_null > MAX_PASSED_FDS)
+		return ferry_error_set(err, EINVAL, "%zu inherited fds for CRIU, at most %d", n_null, MAX_PASSED_FDS);
+	if (access(criu_path, X_OK) < 0)
+		return ferry_error_sys(err, "criu: %s", criu_path);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	errfd = memfd_create("criu-stderr", MFD_CLOEXEC);
+	if (devnull < 0 || errfd < 0)
+		return ferry_error_sys(err, "criu swrk: %s", devnull < 0 ? "open /dev/null" : "memfd_create");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sks) < 0)
+		return ferry_error_sys(err, "criu swrk: socketpair");
+	sk = sks[0];
+	child_sk = sks[1];
+	sp.n = 1 + n_null;
+	src = xmalloc0(sp.n * sizeof(int));
+	tmp = xmalloc0(sp.n * sizeof(int));
+	src[0] = child_sk;
+	for (size_t i = 0; i < n_null; i++)
+		src[1 + i] = null_fd;
+	sp.src = src;
+	sp.tmp = tmp;
+	sp.devnull = devnull;
+	sp.errfd = errfd;
+	snprintf(sp.fdarg, sizeof(sp.fdarg), "%d", CHILD_SK_FD);
+	sp.argv[0] = (char *) criu_path;
+	sp.argv[1] = (char *) "swrk";
+	sp.argv[2] = sp.fdarg;
+	sp.argv[3] = NULL;
+	child = fork();
+	if (child < 0)
+		return ferry_error_sys(err, "criu swrk: fork");
+	if (child == 0)
+		child_exec(&sp);
+	w->pid = child;
+	w->sk = sk;
+	w->errfd = errfd;
+	w->null_fd = null_fd;
+	w->n_null = n_null;
+	sk = errfd = -1;
+	return 0;
+}
+
+void
+ferry_criu_swrk_stop(struct ferry_criu_swrk *w)
+{
+	ferry_closep(&w->sk);
+	ferry_closep(&w->errfd);
+	if (w->pid > 0) {
+		int st;
+		kill(w->pid, SIGKILL);
+		while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	w->pid = 0;
 }
 
 int

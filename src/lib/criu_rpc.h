@@ -224,7 +224,30 @@ struct ferry_criu_opts {
 	/* Called with CRIU's pid right after it is forked (notify_data as
 	 * data): `ferry migrate` tells its guardian which process to wait for. */
 	void (*spawned)(pid_t pid, void *data);
+	/* A `criu swrk` started ahead (ferry_criu_swrk_start): used instead
+	 * of a fresh one when the request fits it (every inherited fd is its
+	 * /dev/null, no ps_fd), else stopped and a fresh one started. */
+	struct ferry_criu_swrk *swrk;
 };
+
+/*
+ * A `criu swrk` started before it is needed: its exec, dynamic loading and
+ * kernel probes (about 4 ms here) are then paid ahead, e.g. before a
+ * migration's freeze.  It holds null_fd (/dev/null) n_null times as its
+ * inherited fds and waits for one request.
+ */
+struct ferry_criu_swrk {
+	pid_t pid; /* 0: none (never started, used, or stopped) */
+	int sk;
+	int errfd;
+	int null_fd;
+	size_t n_null;
+};
+#define FERRY_CRIU_SWRK_INIT { .pid = 0, .sk = -1, .errfd = -1, .null_fd = -1, .n_null = 0 }
+int ferry_criu_swrk_start(const char *criu_path, int null_fd, size_t n_null, struct ferry_criu_swrk *w,
+			  ferry_error_t *err);
+/* Hangs up (CRIU exits on EOF), kills and reaps it. */
+void ferry_criu_swrk_stop(struct ferry_criu_swrk *w);
 
 #define FERRY_CRIU_OPTS_INIT \
 	{ \

@@ -643,7 +643,8 @@ rr_images(struct rr *r, ferry_error_t *err)
 	/* Pipes the init had as stdio are outside the image: CRIU plugs in
 	 * ours (or /dev/null when detached) in their place. */
 	r->inh = calloc(6, sizeof(*r->inh));
-	r->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (r->null_fd < 0)
+		r->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (r->inh == NULL || r->null_fd < 0)
 		return ferry_error_sys(err, "open /dev/null");
 	for (int i = 0; i < 3; i++)
@@ -891,6 +892,7 @@ staged_helper_main(ferry_restore_staged_t *s, int go, int res, pid_t parent)
 {
 	ferry_error_t e = FERRY_ERROR_INIT;
 	struct ferry_criu_result cres = { 0 };
+	struct ferry_criu_swrk swrk = FERRY_CRIU_SWRK_INIT;
 	char msg[4096], flags = 0;
 	ssize_t n;
 	int len, ret;
@@ -907,14 +909,26 @@ staged_helper_main(ferry_restore_staged_t *s, int go, int res, pid_t parent)
 	s->r.d.dir_fd = s->r.d.root_fd = s->r.d.lock_fd = s->r.work_fd = -1;
 	if (ferry_cgroup_enter(s->r.cg, getpid(), &e) < 0)
 		goto out;
+	/* CRIU itself, started now and waiting in the cgroup: its exec and
+	 * kernel probes leave the frozen window too.  A detached restore
+	 * gives it /dev/null for the init's stdio (up to six entries, see
+	 * rr_images); anything else and rr_images' request does not fit it,
+	 * and a fresh CRIU is started instead. */
+	s->r.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (s->r.null_fd < 0 || ferry_criu_swrk_start(s->r.criu, s->r.null_fd, 6, &swrk, &e) < 0) {
+		pr_info("CRIU is started when the images are in: %s", e.msg ? e.msg : strerror(errno));
+		ferry_error_clear(&e);
+	}
 	/* Ready: the parent waits for this before the freeze. */
 	if (ferry_write_all(res, "R", 1) < 0)
 		_exit(1);
 	do
 		n = read(go, &flags, 1);
 	while (n < 0 && errno == EINTR);
-	if (n != 1)
+	if (n != 1) {
+		ferry_criu_swrk_stop(&swrk);
 		_exit(0);
+	}
 	s->o.tcp_established = flags & 1;
 	s->r.work_fd = open(s->r.work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->r.work_fd < 0) {
@@ -923,7 +937,9 @@ staged_helper_main(ferry_restore_staged_t *s, int go, int res, pid_t parent)
 	}
 	if (rr_check_images(&s->r, &e) < 0 || rr_images(&s->r, &e) < 0)
 		goto out;
+	s->r.copts.swrk = &swrk;
 	ret = ferry_criu_rpc(FERRY_CRIU_RESTORE, &s->r.copts, &cres, &e);
+	ferry_criu_swrk_stop(&swrk); /* if the request did not fit it */
 	/* CRIU's binds keep the file systems (or, failed, there is nothing
 	 * to keep): the staging mounts go either way. */
 	if (s->r.n_tmpfs)
@@ -933,6 +949,7 @@ staged_helper_main(ferry_restore_staged_t *s, int go, int res, pid_t parent)
 		_exit(ferry_write_all(res, msg, (size_t) len) < 0 ? 2 : 0);
 	}
 out:
+	ferry_criu_swrk_stop(&swrk);
 	{
 		_cleanup_free_ char *m = ferry_error_string(&e);
 		len = snprintf(msg, sizeof(msg), "E%s", m);

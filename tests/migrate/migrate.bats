@@ -92,35 +92,40 @@ teardown_file() { suite_teardown; }
 	assert_clean
 }
 
-@test "the destination stages the restore before the freeze: a helper waits in the container's cgroup" {
+@test "the destination stages the restore before the freeze: a helper and CRIU wait in the container's cgroup" {
 	run_on_a sg
 	MIG_ENV=(FERRY_FAULT=src-dump:stall)
 	mig a b sg --mode stop-copy >"$WORK/sg.out" 2>&1 &
 	MIG_ENV=()
 	local mpid=$! pid dirs procs n=0 state=0 d
 	pid=$(stalled "$WORK/sg.out" src-dump) || { kill "$mpid"; false; }
-	# a is frozen and dumped; b has made the cgroup, and one process of
-	# b's agent waits in it (in every hierarchy), with no state yet
+	# a is frozen and dumped; b has made the cgroup, and a helper of b's
+	# agent waits in it (in every hierarchy) with a CRIU already started,
+	# no state yet
 	dirs=$(cgroups_of b sg)
 	for d in $dirs; do
 		procs=$(on b cat "$d/cgroup.procs")
-		[[ $(wc -w <<<"$procs") == 1 ]] && [[ $(on b cat "/proc/$procs/comm") == ferry ]] && n=$((n + 1))
+		comms=$(for p in $procs; do on b cat "/proc/$p/comm"; done | sort | tr '\n' ' ')
+		echo "$d: $comms"
+		[[ $comms == "criu ferry " ]] && n=$((n + 1))
 	done
 	on b test -e /run/ferry/sg/state.json && state=1
 	kill -USR1 "$pid"
 	wait "$mpid" && st=0 || st=$?
 	cat "$WORK/sg.out"
-	echo "cgroups on b: $dirs; with the helper alone: $n; state before the restore: $state"
+	echo "cgroups on b: $dirs; with the helper and CRIU alone: $n; state before the restore: $state"
 	[ "$st" -eq 0 ]
 	[ -n "$dirs" ]
 	[ "$n" -eq "$(wc -w <<<"$dirs")" ]
 	[ "$state" = 0 ]
-	# after the restore the helper is gone: the cgroup holds the container
+	# after the restore the helper and CRIU are gone: the cgroup holds
+	# the container
 	assert_only_on b sg
 	for d in $dirs; do
 		# (the workload's short-lived children may be gone by now)
 		for procs in $(on b cat "$d/cgroup.procs"); do
-			[[ $(on b cat "/proc/$procs/comm" 2>/dev/null) != ferry ]]
+			c=$(on b cat "/proc/$procs/comm" 2>/dev/null || true)
+			[[ $c != ferry && $c != criu ]]
 		done
 	done
 	fy b delete -f sg
