@@ -9,6 +9,7 @@
 #include "tmpfs_carry.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
@@ -330,6 +331,63 @@ check_request(const struct ferry_checkpoint_opts *o, ferry_error_t *err)
 	return 0;
 }
 
+/* The parent of pid from /proc/PID/stat; 0 when it is gone. */
+static pid_t
+parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "PID (COMM) S PPID ...": COMM may hold anything, ')' included */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t) ppid;
+}
+
+int
+ferry_container_check_tree(ferry_cgroup_t *cg, pid_t init, ferry_error_t *err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+
+	if (cg == NULL)
+		return 0;
+	if (ferry_cgroup_pids(cg, &pids, &n, err) < 0)
+		return ferry_error_prefix(err, "the container's processes");
+	for (size_t i = 0; i < n; i++) {
+		pid_t p = pids[i];
+		int depth = 0;
+
+		while (p != init && p > 1 && depth++ < 4096)
+			p = parent_of(p);
+		if (p == init || (p == 0 && kill(pids[i], 0) < 0))
+			continue; /* in the tree, or gone meanwhile */
+		{
+			char path[64];
+			_cleanup_free_ char *comm = NULL;
+			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+			snprintf(path, sizeof(path), "/proc/%d/comm", (int) pids[i]);
+			if (ferry_read_file(path, 256, &comm, NULL, &e) == 0)
+				comm[strcspn(comm, "\n")] = '\0';
+			return ferry_error_set(err, EBUSY,
+					       "process %d (%s) is in the container but not below its init (%d): "
+					       "started by `exec`? CRIU dumps only the init's tree, and it would be "
+					       "lost; let it end first (Podman refuses the same)",
+					       (int) pids[i], comm ? comm : "?", (int) init);
+		}
+	}
+	return 0;
+}
+
 int
 ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint_opts *o, ferry_error_t *err)
 {
@@ -376,6 +434,8 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 		goto out;
 	if (cg)
 		freezer = ferry_cgroup_dir(cg, "freezer");
+	if (ferry_container_check_tree(cg, st->pid, err) < 0)
+		goto out;
 
 	if (open_dir_p(image_path, &images_fd, err) < 0 || open_dir_p(work_path, &work_fd, err) < 0)
 		goto out;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "cgroup.h"
 #include "context.h"
 #include "criu_rpc.h"
 #include "error.h"
@@ -103,6 +104,10 @@ int ferry_container_restore(const ferry_ctx_t *ctx, const struct ferry_restore_o
  * failure everything staged is gone.  free undoes a stage that was not
  * run (and frees either way).
  */
+/* Every process in cg descends from init (CRIU dumps that tree only; one
+ * started by `exec` would be lost): else an error naming it. */
+int ferry_container_check_tree(ferry_cgroup_t *cg, pid_t init, ferry_error_t *err);
+
 /* In the images: the container's cgroup mount points that showed a whole
  * hierarchy (root "/"), one a line; the others showed its own cgroup. */
 #define FERRY_CGROUP_WHOLE "ferry-cgroup-whole"

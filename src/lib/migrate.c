@@ -28,6 +28,7 @@
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,13 @@ struct mig {
 	bool restore_sent;    /* the destination may have run a copy with our IPs */
 	uint64_t ips_moved;   /* the IPs release_ips() removed, for announcing again */
 	bool gated;	      /* new connections to the IPs dropped (gate_new_conns) */
+	/* ferry locks the network itself, CRIU none (ferry_net_lock_addr):
+	 * the IPs' TCP from the freeze on, and the tree's other connections
+	 * (extra), which go again with a rollback or after the commit. */
+	bool own_lock;
+	struct ferry_tcp_conn *extra;
+	size_t n_extra;
+	bool extra_locked;
 };
 
 /*
@@ -910,8 +918,86 @@ gate_new_conns(struct mig *m, bool on)
 		m->gated = false;
 }
 
+static bool
+is_moved_ip(const struct mig *m, const struct ferry_ipaddr *a)
+{
+	size_t len = a->family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < m->o->n_ips; i++)
+		if (m->o->ips[i].family == a->family && memcmp(m->o->ips[i].addr, a->addr, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * ferry's network lock, in place of CRIU's (own_lock), which runs two
+ * `iptables` per connection on each host, about 2.5 ms each with the
+ * container frozen.  Once frozen (no socket can appear any more, no data
+ * is written): TCP from the moved addresses is dropped, and each other
+ * connection of the tree, e.g. over loopback, gets both directions of its
+ * own, all in one transaction (netmove.h says why only outgoing for the
+ * addresses: a request that arrives while frozen is dumped with its
+ * socket, as before CRIU's lock, instead of waiting for a retransmission).
+ */
+static int
+lock_network(struct mig *m, ferry_error_t *err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	_cleanup_free_ struct ferry_tcp_conn *all = NULL;
+	size_t n_pids = 0, n_all = 0;
+
+	if (ferry_cgroup_pids(m->cg, &pids, &n_pids, err) < 0 ||
+	    ferry_net_tcp_conns_of(pids, n_pids, &all, &n_all, err) < 0)
+		return ferry_error_prefix(err, "the container's TCP connections");
+	for (size_t i = 0; i < n_all; i++) {
+		if (is_moved_ip(m, &all[i].local))
+			continue;
+		m->extra = xrealloc(m->extra, (m->n_extra + 1) * sizeof(*m->extra));
+		m->extra[m->n_extra++] = all[i];
+	}
+	m->gated = true; /* a rollback removes whatever got in */
+	m->extra_locked = m->n_extra > 0;
+	/* For the guardian, should this process die with them in place. */
+	if (m->n_extra) {
+		_cleanup_close_ int wfd = open(m->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (wfd < 0 || ferry_net_lock_conns_save(wfd, m->extra, m->n_extra, err) < 0)
+			return ferry_error_prefix(err, "lock the network");
+	}
+	if (ferry_net_lock_conns(m->o->ips, m->o->n_ips, m->extra, m->n_extra, true, err) < 0)
+		return -1;
+	if (m->n_extra)
+		pr_info("locked %zu connection(s) not on a moved address", m->n_extra);
+	return 0;
+}
+
+/* Takes ferry's lock down (rollback, or after the commit: the IPs are
+ * elsewhere then, and their rules would only drop the next owner's
+ * traffic). */
 static void
-freeze_first(struct mig *m)
+unlock_own(struct mig *m)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	if (m->gated) {
+		for (size_t i = 0; i < m->o->n_ips; i++)
+			if (ferry_net_criu_unlock_leftovers(&m->o->ips[i], &e) < 0) {
+				pr_warn("%s", e.msg);
+				ferry_error_clear(&e);
+			}
+		m->gated = false;
+	}
+	if (m->extra_locked) {
+		_cleanup_close_ int wfd = open(m->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (ferry_net_lock_conns(NULL, 0, m->extra, m->n_extra, false, &e) < 0)
+			pr_warn("%s", e.msg);
+		else if (wfd >= 0)
+			unlinkat(wfd, "ferry-locked-conns", 0);
+	}
+	m->extra_locked = false;
+}
+
+static int
+freeze_first(struct mig *m, ferry_error_t *err)
 {
 	if (!m->gated)
 		gate_new_conns(m, true);
@@ -923,9 +1009,15 @@ freeze_first(struct mig *m)
 		ferry_guard_note(m->guard, FERRY_GUARD_FROZE, 0);
 		if (ferry_cgroup_freeze(m->cg, true, &e) == 0)
 			m->froze = true;
+		else if (m->own_lock)
+			return ferry_error_set(err, e.errno_, "cannot freeze the container to lock its network: %s",
+					       e.msg);
 		else
 			pr_warn("cannot freeze first (%s); CRIU freezes it", e.msg);
 	}
+	if (m->own_lock && lock_network(m, err) < 0)
+		return -1;
+	return 0;
 }
 
 static int
@@ -935,10 +1027,8 @@ on_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err
 
 	(void) pid;
 	(void) fd;
-	if (strcmp(script, "pre-dump") == 0) {
-		freeze_first(m);
-		return 0;
-	}
+	if (strcmp(script, "pre-dump") == 0)
+		return freeze_first(m, err);
 	if (strcmp(script, "post-dump") != 0)
 		return 0;
 	if (post_dump(m, err) == 0)
@@ -994,6 +1084,8 @@ tune_dump(struct ferry_criu_opts *c, void *data)
 	/* Connections may be mid-handshake while frozen: their peers retry
 	 * the SYN and reach the restored listener. */
 	c->tcp_skip_in_flight = true;
+	if (m->own_lock)
+		c->network_lock = FERRY_CRIU_NETLOCK_SKIP;
 	if (m->mode == FERRY_MIGRATE_SHARED)
 		return;
 	c->lazy_pages = m->mode == FERRY_MIGRATE_LAZY;
@@ -1092,6 +1184,12 @@ dump(struct mig *m, ferry_error_t *err)
 	co.work_path = work;
 	co.tcp_established = m->tcp_established;
 	co.tcp_skip_in_flight = true;
+	/* ferry's lock where it can lock everything: moved addresses, the
+	 * host's network (a netns of its own CRIU locks inside it), the
+	 * cgroup to find the tree's sockets, both restore tools. */
+	m->own_lock = m->tcp_established && m->o->n_ips > 0 && m->cg != NULL &&
+		      !ferry_spec_has_ns(m->spec, CLONE_NEWNET) && ferry_net_lock_available(AF_INET) &&
+		      ferry_net_lock_available(AF_INET6);
 	/* The destination makes the cgroup from the config (CRIU restores
 	 * with cgroups ignored): dumping this host's cgroup tree and values
 	 * would only lengthen the freeze. */
@@ -1213,6 +1311,9 @@ finish_source(struct mig *m)
 			ferry_error_clear(&e);
 		}
 	}
+	m->gated = false;
+	if (m->own_lock)
+		unlock_own(m);
 	/* A bundle `ferry serve` made when the container arrived here goes
 	 * with it. */
 	ferry_remove_owned_bundle(m->st->bundle);
@@ -1273,6 +1374,15 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 		goto out;
 	}
 	m->was_paused = s == FERRY_STATUS_PAUSED;
+	/* Before anything is sent: a process CRIU would leave behind. */
+	if (m->st->cgroup_path) {
+		_cleanup_cgroup_ ferry_cgroup_t *cg = NULL;
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+		if (ferry_cgroup_open(m->st->cgroup_path, &cg, &e) == 0 &&
+		    ferry_container_check_tree(cg, m->st->pid, err) < 0)
+			goto out;
+	}
 	if (ferry_criu_require(ctx, &m->criu, &(struct ferry_criu_version){ 0 }, err) < 0)
 		goto out;
 	/* On unless told otherwise: it costs nothing without connections, and
@@ -1332,7 +1442,9 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 				pr_warn("rollback: %s", e.msg);
 		}
 		restore_ips(m);
-		if (m->gated)
+		if (m->own_lock)
+			unlock_own(m);
+		else if (m->gated)
 			gate_new_conns(m, false);
 		if (m->handed_off) {
 			/* CRIU resumed the tree but left its connections locked. */
@@ -1469,6 +1581,7 @@ out_quiet:
 	ferry_cgroup_free(m->cg);
 	ferry_state_free(m->st);
 	ferry_spec_free(m->spec);
+	free(m->extra);
 	free(m->criu);
 	free(m->work);
 	return ret < 0 ? ferry_error_prefix(err, "migrate %s to %s", o->id, m->host) : 0;

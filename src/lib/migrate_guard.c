@@ -106,6 +106,13 @@ unlock_leftovers(const struct ferry_guard_info *gi)
 		if (ferry_net_criu_unlock_leftovers(&gi->ips[i], &e) < 0)
 			pr_warn("%s", e.msg);
 	}
+	/* ferry's lock of the tree's other connections (migrate.c) */
+	if (gi->work) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		_cleanup_close_ int wfd = open(gi->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (wfd >= 0 && ferry_net_lock_conns_undo_saved(wfd, &e) < 0)
+			pr_warn("%s", e.msg);
+	}
 }
 
 static void

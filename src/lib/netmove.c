@@ -13,7 +13,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -28,6 +30,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <dirent.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -729,7 +733,7 @@ ferry_net_announce(const struct ferry_ipaddr *a, int count, ferry_error_t *err)
  * stderr to /dev/null.  Returns the exit status, or -1 with err set.
  */
 static int
-run_tool(char *const argv[], char **out, ferry_error_t *err)
+run_tool_in(char *const argv[], const char *in, char **out, ferry_error_t *err)
 {
 	posix_spawn_file_actions_t fa;
 	_cleanup_close_ int rd = -1;
@@ -744,8 +748,18 @@ run_tool(char *const argv[], char **out, ferry_error_t *err)
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return ferry_error_sys(err, "pipe");
 	}
+	_cleanup_close_ int infd = -1;
+
+	if (in) {
+		infd = memfd_create("tool-input", MFD_CLOEXEC);
+		if (infd < 0 || ferry_write_all(infd, in, strlen(in)) < 0 || lseek(infd, 0, SEEK_SET) != 0)
+			return ferry_error_sys(err, "input for %s", argv[0]);
+	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (in)
+		posix_spawn_file_actions_adddup2(&fa, infd, 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	if (out)
 		posix_spawn_file_actions_adddup2(&fa, p[1], 1); /* dup2 clears O_CLOEXEC on 1 */
 	else
@@ -789,6 +803,12 @@ run_tool(char *const argv[], char **out, ferry_error_t *err)
 		*out = steal_pointer(&buf);
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int
+run_tool(char *const argv[], char **out, ferry_error_t *err)
+{
+	return run_tool_in(argv, NULL, out, err);
 }
 
 /*
@@ -935,4 +955,291 @@ ferry_net_criu_unlock_leftovers(const struct ferry_ipaddr *a, ferry_error_t *err
 	if (total)
 		pr_info("removed %d CRIU network-lock rule(s) for %s", total, addr);
 	return total;
+}
+
+/* ---- ferry's own network lock ---------------------------------------------- */
+
+static const char *
+restore_tool(int family)
+{
+	return family == AF_INET6 ? "ip6tables-restore" : "iptables-restore";
+}
+
+bool
+ferry_net_lock_available(int family)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL;
+
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", d, restore_tool(family));
+		if (access(p, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* One transaction in the filter table: rules is the body (-I/-D lines). */
+static int
+iptables_batch(int family, const char *rules, ferry_error_t *err)
+{
+	_cleanup_free_ char *text = xasprintf("*filter\n%sCOMMIT\n", rules);
+	char *argv[] = { (char *) restore_tool(family), (char *) "-w", (char *) "--noflush", NULL };
+	int st = run_tool_in(argv, text, NULL, err);
+
+	if (st < 0)
+		return -1;
+	if (st != 0)
+		return ferry_error_set(err, 0, "%s exited with status %d for: %s", argv[0], st, rules);
+	return 0;
+}
+
+static void
+conn_rules(FILE *f, const struct ferry_tcp_conn *c, const char *op)
+{
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+	unsigned int p = max_prefix(c->local.family);
+
+	ferry_ipaddr_format_addr(&c->local, l, sizeof(l));
+	ferry_ipaddr_format_addr(&c->peer, r, sizeof(r));
+	fprintf(f,
+		"%s INPUT -s %s/%u -d %s/%u -p tcp -m mark ! --mark 0xc114 -m tcp --sport %u --dport %u -j DROP\n",
+		op, r, p, l, p, c->pport, c->lport);
+	fprintf(f,
+		"%s OUTPUT -s %s/%u -d %s/%u -p tcp -m mark ! --mark 0xc114 -m tcp --sport %u --dport %u -j DROP\n",
+		op, l, p, r, p, c->lport, c->pport);
+}
+
+int
+ferry_net_lock_conns(const struct ferry_ipaddr *ips, size_t n_ips, const struct ferry_tcp_conn *c, size_t n, bool on,
+		     ferry_error_t *err)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+
+	for (size_t k = 0; k < ARRAY_SIZE(families); k++) {
+		_cleanup_free_ char *rules = NULL;
+		size_t len = 0, count = 0;
+		FILE *f = open_memstream(&rules, &len);
+
+		if (f == NULL)
+			return ferry_error_sys(err, "open_memstream");
+		for (size_t i = 0; on && i < n_ips; i++) {
+			char a[INET6_ADDRSTRLEN];
+			if (ips[i].family != families[k])
+				continue;
+			ferry_ipaddr_format_addr(&ips[i], a, sizeof(a));
+			fprintf(f, "-I OUTPUT -s %s/%u -p tcp -m mark ! --mark 0xc114 -j DROP\n", a,
+				max_prefix(families[k]));
+			count++;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (c[i].local.family == families[k]) {
+				conn_rules(f, &c[i], on ? "-I" : "-D");
+				count++;
+			}
+		fclose(f);
+		if (count && iptables_batch(families[k], rules, err) < 0)
+			return ferry_error_prefix(err, "%s the network", on ? "lock" : "unlock");
+	}
+	return 0;
+}
+
+static bool
+is_v4_mapped(const unsigned char a[16])
+{
+	static const unsigned char prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
+static void
+unmap_v4(struct ferry_ipaddr *a)
+{
+	unsigned char v4[4];
+
+	memcpy(v4, a->addr + 12, 4);
+	memset(a->addr, 0, sizeof(a->addr));
+	memcpy(a->addr, v4, 4);
+	a->family = AF_INET;
+	a->prefix = 32;
+}
+
+/* The connected TCP sockets of one family in this network namespace
+ * (sock_diag: the kernel filters out listeners and TIME_WAIT, which a busy
+ * server has thousands of), those with an inode in inodes[]. */
+static int
+diag_tcp(int family, const unsigned long *inodes, size_t n_inodes, struct ferry_tcp_conn **out, size_t *n_out,
+	 ferry_error_t *err)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = { 0 };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	char buf[32768];
+	bool done = false;
+
+	if (fd < 0)
+		return ferry_error_sys(err, "sock_diag socket");
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.r.sdiag_family = (uint8_t) family;
+	req.r.sdiag_protocol = IPPROTO_TCP;
+	/* every state but LISTEN (10), CLOSE (7) and TIME_WAIT (6) */
+	req.r.idiag_states = 0xfff & ~((1u << 10) | (1u << 7) | (1u << 6));
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+		return ferry_error_sys(err, "sock_diag request");
+	while (!done) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ferry_error_sys(err, "sock_diag");
+		if (n == 0)
+			break;
+		for (h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+			const struct inet_diag_msg *d;
+			struct ferry_tcp_conn c = { 0 };
+			size_t alen = family == AF_INET ? 4 : 16;
+			bool ours = false;
+
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				errno = -e->error;
+				return ferry_error_sys(err, "sock_diag");
+			}
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*d)))
+				continue;
+			d = NLMSG_DATA(h);
+			for (size_t i = 0; i < n_inodes && !ours; i++)
+				ours = inodes[i] == d->idiag_inode;
+			if (!ours || d->idiag_inode == 0)
+				continue;
+			c.local.family = c.peer.family = family;
+			c.local.prefix = c.peer.prefix = max_prefix(family);
+			memcpy(c.local.addr, d->id.idiag_src, alen);
+			memcpy(c.peer.addr, d->id.idiag_dst, alen);
+			/* A dual-stack socket's IPv4 connection (::ffff:a.b.c.d):
+			 * its packets are IPv4, for iptables, not ip6tables. */
+			if (family == AF_INET6 && is_v4_mapped(c.local.addr) && is_v4_mapped(c.peer.addr)) {
+				unmap_v4(&c.local);
+				unmap_v4(&c.peer);
+			}
+			c.lport = ntohs(d->id.idiag_sport);
+			c.pport = ntohs(d->id.idiag_dport);
+			*out = xrealloc(*out, (*n_out + 1) * sizeof(**out));
+			(*out)[(*n_out)++] = c;
+		}
+	}
+	return 0;
+}
+
+int
+ferry_net_tcp_conns_of(const pid_t *pids, size_t n, struct ferry_tcp_conn **out, size_t *n_out, ferry_error_t *err)
+{
+	_cleanup_free_ unsigned long *inodes = NULL;
+	size_t n_inodes = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	for (size_t i = 0; i < n; i++) {
+		char dir[64];
+		_cleanup_closedir_ DIR *d = NULL;
+		struct dirent *de;
+
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) pids[i]);
+		d = opendir(dir);
+		if (d == NULL)
+			continue; /* gone: nothing of it to lock */
+		while ((de = readdir(d)) != NULL) {
+			char target[64];
+			ssize_t k;
+			unsigned long ino;
+
+			if (de->d_name[0] == '.')
+				continue;
+			k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+			if (k <= 0)
+				continue;
+			target[k] = '\0';
+			if (sscanf(target, "socket:[%lu]", &ino) != 1)
+				continue;
+			inodes = xrealloc(inodes, (n_inodes + 1) * sizeof(*inodes));
+			inodes[n_inodes++] = ino;
+		}
+	}
+	if (n_inodes == 0 || n == 0)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		if (diag_tcp(k == 0 ? AF_INET : AF_INET6, inodes, n_inodes, out, n_out, err) < 0) {
+			free(*out);
+			*out = NULL;
+			*n_out = 0;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define LOCKED_CONNS_FILE "ferry-locked-conns"
+
+int
+ferry_net_lock_conns_save(int dirfd, const struct ferry_tcp_conn *c, size_t n, ferry_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		return ferry_error_sys(err, "open_memstream");
+	for (size_t i = 0; i < n; i++) {
+		char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+		ferry_ipaddr_format_addr(&c[i].local, l, sizeof(l));
+		ferry_ipaddr_format_addr(&c[i].peer, r, sizeof(r));
+		fprintf(f, "%s/%u %u %s/%u %u\n", l, max_prefix(c[i].local.family), c[i].lport, r,
+			max_prefix(c[i].peer.family), c[i].pport);
+	}
+	fclose(f);
+	return ferry_write_file_atomic_at(dirfd, LOCKED_CONNS_FILE, text, len, 0600, err);
+}
+
+int
+ferry_net_lock_conns_undo_saved(int dirfd, ferry_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ struct ferry_tcp_conn *c = NULL;
+	size_t len = 0, n = 0;
+	char *save = NULL;
+
+	if (ferry_read_file_at(dirfd, LOCKED_CONNS_FILE, 1u << 20, &text, &len, err) < 0) {
+		if (err->errno_ != ENOENT)
+			return -1;
+		ferry_error_clear(err);
+		return 0;
+	}
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char l[80], r[80];
+		unsigned int lp, pp;
+		struct ferry_tcp_conn one = { 0 };
+
+		if (sscanf(line, "%79s %u %79s %u", l, &lp, r, &pp) != 4 || lp > 65535 || pp > 65535 ||
+		    ferry_ipaddr_parse(l, &one.local, err) < 0 || ferry_ipaddr_parse(r, &one.peer, err) < 0)
+			return ferry_error_prefix(err, "%s: a line it cannot read", LOCKED_CONNS_FILE);
+		one.lport = (uint16_t) lp;
+		one.pport = (uint16_t) pp;
+		c = xrealloc(c, (n + 1) * sizeof(*c));
+		c[n++] = one;
+	}
+	if (n && ferry_net_lock_conns(NULL, 0, c, n, false, err) < 0)
+		return -1;
+	unlinkat(dirfd, LOCKED_CONNS_FILE, 0);
+	return (int) n;
 }

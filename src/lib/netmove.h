@@ -10,6 +10,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "error.h"
@@ -89,5 +90,37 @@ int ferry_net_criu_unlock_leftovers(const struct ferry_ipaddr *a, ferry_error_t 
  * rule was added or removed.
  */
 int ferry_net_gate_new_conns(const struct ferry_ipaddr *a, bool on, ferry_error_t *err);
+
+/*
+ * ferry's own network lock, for a migration that tells CRIU to lock
+ * nothing (CRIU's iptables lock runs two `iptables` a connection on each
+ * side, about 2.5 ms apiece, while the container is frozen).  Once the
+ * tree is frozen, one `iptables-restore` transaction a family drops all
+ * TCP *from* each moved address (with ferry_net_gate_new_conns' SYN rule:
+ * nothing the frozen kernel says reaches a peer, while what peers send
+ * still lands in the queues CRIU dumps, as it would before CRIU's
+ * per-connection lock) and, as CRIU would, both directions of each other
+ * connection of the tree (e.g. over loopback).  The address rules carry
+ * CRIU's mark, so ferry_net_criu_unlock_leftovers removes them.
+ */
+struct ferry_tcp_conn {
+	struct ferry_ipaddr local, peer;
+	uint16_t lport, pport;
+};
+/* iptables-restore (ip6tables-restore) is in PATH. */
+bool ferry_net_lock_available(int family);
+/* on: adds the rules for ips[] and c[]; off: removes those of c[]. */
+int ferry_net_lock_conns(const struct ferry_ipaddr *ips, size_t n_ips, const struct ferry_tcp_conn *c, size_t n,
+			 bool on, ferry_error_t *err);
+/* The connections' rules, written down in dirfd (before they are added)
+ * for a cleanup by another process (the guardian), and that cleanup:
+ * removes them and the file; returns how many, 0 without a file. */
+int ferry_net_lock_conns_save(int dirfd, const struct ferry_tcp_conn *c, size_t n, ferry_error_t *err);
+int ferry_net_lock_conns_undo_saved(int dirfd, ferry_error_t *err);
+/* The connected TCP sockets (not listening, not closed) that pids[] hold,
+ * as seen in the caller's network namespace (sock_diag): for a container
+ * in the host's network, its own. */
+int ferry_net_tcp_conns_of(const pid_t *pids, size_t n, struct ferry_tcp_conn **out, size_t *n_out,
+			   ferry_error_t *err);
 
 #endif

@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -841,6 +842,18 @@ write_config(struct sess *s, ferry_error_t *err)
 
 static int write_uncommitted(struct sess *s, bool all_ips, ferry_error_t *err);
 
+/* In the host's network CRIU's restore only "unlocks" what its dump
+ * locked, which was on the source host: two `iptables` runs per
+ * connection here that fail (the rules are not here), with the tree
+ * stopped.  The peers cannot reach this host before COMMIT announces the
+ * addresses, so there is nothing to lock either. */
+static void
+restore_skip_lock(struct ferry_criu_opts *c, void *data)
+{
+	(void) data;
+	c->network_lock = FERRY_CRIU_NETLOCK_SKIP;
+}
+
 /*
  * The restore's state directory, cgroup, mounts and a helper inside the
  * cgroup, made before the source freezes (restore.c): what does not need
@@ -865,6 +878,8 @@ stage_restore(struct sess *s, ferry_error_t *err)
 	ro->stdio_to_null = true;
 	ro->cgroup_path = s->staged_cg;
 	ro->lazy_pages = s->mode == FERRY_MIGRATE_LAZY;
+	if (!ferry_spec_has_ns(s->spec, CLONE_NEWNET))
+		ro->tune = restore_skip_lock;
 	if (ferry_restore_stage(s->ctx, ro, &s->staged, err) < 0)
 		return ferry_error_prefix(err, "preparing the restore");
 	return 0;

@@ -212,6 +212,30 @@ counter_above() {
 	assert_no_leftovers "$ID"
 }
 
+@test "a process started by exec is not silently lost: checkpoint refuses, naming it, and works once it ends" {
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 2
+	ferry exec -d "$ID" sleep 1000
+	run ferry checkpoint --image-path "$IMG/cp" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"(sleep) is in the container but not below its init"* ]]
+	[ ! -e "$IMG/cp/inventory.img" ]
+	is_status "$ID" running
+	ferry exec "$ID" pkill sleep || ferry exec "$ID" killall sleep
+	# once it is gone the checkpoint goes through
+	for _ in $(seq 50); do
+		run ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
+		[ "$status" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$status" -eq 0 ]
+	is_status "$ID" running
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
 @test "pre-dump without soft-dirty, lazy pages without a page server are refused clearly" {
 	counter_bundle
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1

@@ -270,6 +270,100 @@ teardown_file() { suite_teardown; }
 	assert_clean
 }
 
+# loopback_bundle DIR: the workload, plus a client in the init's tree that
+# echoes a number every 50 ms through nc's echo service on 127.0.0.1:7000
+# into /tmp/lo.out.
+loopback_bundle() {
+	jq '.process.args[2] |= sub("nc -ll -p 7000 -e cat & "; "nc -ll -p 7000 -e cat & (sleep 0.3; j=0; while :; do j=$((j+1)); echo $j; sleep 0.05; done | nc 127.0.0.1 7000 >/tmp/lo.out) & ")' \
+		"$WORK/web/config.json" >"$WORK/lb.json"
+	rm -rf "$1" && mkdir "$1" && cp -a "$WORK/web/rootfs" "$1/" && mv "$WORK/lb.json" "$1/config.json"
+}
+
+# lines_grow HOST ID: /tmp/lo.out grows, one number a line, none missing.
+lines_grow() {
+	local n1 n2
+	n1=$(fy "$1" exec "$2" wc -l /tmp/lo.out | awk '{print $1}')
+	sleep 0.5
+	n2=$(fy "$1" exec "$2" wc -l /tmp/lo.out | awk '{print $1}')
+	echo "loopback echo lines on $1: $n1 -> $n2"
+	[ "$n2" -gt "$n1" ] || return 1
+	fy "$1" exec "$2" sh -c 'awk "NR > 1 && \$1 != p + 1 { print \"gap at \" NR; bad = 1 } { p = \$1 } END { exit bad }" /tmp/lo.out'
+}
+
+@test "ferry migrate killed while its lock holds: the guardian takes every rule down, the loopback connection goes on at a" {
+	loopback_bundle "$WORK/ng"
+	run_on_a ng "$WORK/ng"
+	sleep 0.5
+	MIG_ENV=(FERRY_FAULT=src-dump:stall)
+	mig a b ng --mode stop-copy >"$WORK/ng.out" 2>&1 &
+	MIG_ENV=()
+	local mpid=$! pid i
+	pid=$(stalled "$WORK/ng.out" src-dump) || { kill "$mpid"; false; }
+	# frozen and locked: the address's rules and the loopback pair's
+	echo "rules while frozen: $(on a iptables -S | grep -c -- '-j DROP')"
+	[ "$(on a iptables -S | grep -c -- '-j DROP')" -ge 6 ]
+	kill -KILL "$pid"
+	wait "$mpid" || true
+	for ((i = 0; i < 100; i++)); do
+		[[ $(on a iptables -S | grep -c -- '-j DROP') == 0 && $(status_on a ng) == running ]] && break
+		sleep 0.1
+	done
+	cat "$WORK/ng.out"
+	[ "$(on a iptables -S | grep -c -- '-j DROP')" = 0 ]
+	assert_only_on a ng
+	lines_grow a ng
+	[ "$(answer)" = a ]
+	fy a delete -f ng
+	on a ip addr del "$SIP/24" dev eth0
+	assert_clean
+}
+
+@test "ferry locks the network itself: CRIU runs no iptables, a loopback connection inside and the client's connection survive" {
+	# a connection over loopback with both ends in the container's tree:
+	# ferry locks it with rules of its own (it is on no moved address)
+	loopback_bundle "$WORK/nl"
+	run_on_a nl "$WORK/nl"
+	tcp_client_start
+	sleep 0.5
+	serve_stop b
+	serve_start b FERRY_KEEP_WORK=1
+	run env FERRY_KEEP_WORK=1 "$TB" exec a "$FERRY" migrate nl --to "$(addr_of b)" --ca "$CERTS/ca.pem" \
+		--cert "$CERTS/a.pem" --key "$CERTS/a-key.pem" --move-ip "$SIP/24" --no-progress --timeout 5000 --mode stop-copy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_only_on b nl
+	tcp_client_check
+	# every number once, in order: nothing lost or doubled across the move
+	lines_grow b nl
+	# CRIU locked and unlocked nothing, on either side
+	! on a sh -c 'cat /run/ferry-migrate/nl-*/work/dump.log' | grep -q iptables
+	on a sh -c 'cat /run/ferry-migrate/nl-*/work/dump.log' | grep -q 'Dumping finished successfully'
+	! on b sh -c 'cat /run/ferry-serve/*/work/restore.log' | grep -q iptables
+	# and none of ferry's rules is left on a
+	[ "$(on a iptables -S | grep -c -- '-j DROP')" = 0 ]
+	fy b delete -f nl
+	on b ip addr del "$SIP/24" dev eth0
+	on a sh -c 'rm -rf /run/ferry-migrate/nl-*'
+	on b sh -c 'rm -rf /run/ferry-serve/*'
+	serve_stop b
+	serve_start b
+	assert_clean
+}
+
+@test "a process started by exec would be lost: migrate refuses before sending anything, the container stays" {
+	run_on_a ex
+	fy a exec -d ex sleep 1000
+	run mig a b ex --mode stop-copy
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"(sleep) is in the container but not below its init"* ]]
+	assert_only_on a ex
+	[ "$(answer)" = a ]
+	fy a delete -f ex
+	on a ip addr del "$SIP/24" dev eth0
+	assert_clean
+}
+
 @test "shared: the article's flow through --shared-dir" {
 	"$TB" share on a
 	"$TB" share on b

@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if_arp.h>
 #include <netinet/icmp6.h>
 #include <netinet/if_ether.h>
@@ -208,6 +209,95 @@ is_na(const unsigned char *f, size_t n, const void *arg)
 }
 
 /* Runs in the child, inside its own network namespace. */
+/* A loopback TCP connection of this process: its two ends' ports. */
+static int
+loopback_pair(int fds[3], uint16_t *server_port, uint16_t *client_port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(sa);
+
+	fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fds[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fds[0] < 0 || fds[1] < 0 || bind(fds[0], (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fds[0], 1) < 0 ||
+	    getsockname(fds[0], (struct sockaddr *) &sa, &l) < 0 || connect(fds[1], (struct sockaddr *) &sa, l) < 0)
+		return -1;
+	fds[2] = accept(fds[0], NULL, NULL);
+	*server_port = ntohs(sa.sin_port);
+	l = sizeof(sa);
+	if (fds[2] < 0 || getsockname(fds[1], (struct sockaddr *) &sa, &l) < 0)
+		return -1;
+	*client_port = ntohs(sa.sin_port);
+	return 0;
+}
+
+static void
+test_own_lock(const struct ferry_ipaddr *a4)
+{
+	ferry_error_t err = FERRY_ERROR_INIT;
+	struct ferry_tcp_conn *c = NULL;
+	size_t n = 0;
+	int fds[3] = { -1, -1, -1 };
+	uint16_t sp = 0, cp = 0;
+	pid_t self = getpid();
+	bool client = false, server = false;
+	int r;
+
+	if (!ferry_net_lock_available(AF_INET)) {
+		ok(1, "# SKIP no iptables-restore");
+		return;
+	}
+	ok(loopback_pair(fds, &sp, &cp) == 0, "a loopback connection (127.0.0.1:%u <- :%u)", sp, cp);
+	r = ferry_net_tcp_conns_of(&self, 1, &c, &n, &err);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (c[i].lport == cp && c[i].pport == sp && c[i].local.addr[0] == 127)
+			client = true;
+		if (c[i].lport == sp && c[i].pport == cp && c[i].peer.addr[0] == 127)
+			server = true;
+	}
+	ok(r == 0 && n == 2 && client && server, "sock_diag finds both ends, not the listener (%zu)", n);
+	if (r < 0)
+		show(&err);
+	r = ferry_net_lock_conns(a4, 1, c, n, true, &err);
+	ok(r == 0 && sh("iptables -w -S OUTPUT | grep -- '-s 10.99.0.1/32 ' | grep -v -- '--sport' | "
+			"grep -q -- '-j DROP'") == 0,
+	   "lock: TCP from 10.99.0.1 dropped");
+	if (r < 0)
+		show(&err);
+	ok(sh("test $(iptables -w -S INPUT | grep -c -- '-s 127.0.0.1/32 -d 127.0.0.1/32') = 2 && "
+	      "test $(iptables -w -S OUTPUT | grep -c -- '-s 127.0.0.1/32 -d 127.0.0.1/32') = 2") == 0,
+	   "and both directions of both ends of the loopback connection");
+	{
+		/* the lock holds: nothing gets through any more */
+		char b = 'x';
+		struct pollfd p = { .fd = fds[2], .events = POLLIN };
+		ok(write(fds[1], &b, 1) == 1 && poll(&p, 1, 300) == 0, "a byte sent on it does not arrive");
+	}
+	{
+		/* as the guardian does it: from the file the lock left */
+		char dir[] = "/tmp/test-netmove-XXXXXX";
+		int dfd = mkdtemp(dir) ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+
+		ok(dfd >= 0 && ferry_net_lock_conns_save(dfd, c, n, &err) == 0 &&
+			   ferry_net_lock_conns_undo_saved(dfd, &err) == 2 && ferry_net_criu_unlock_leftovers(a4, &err) == 1 &&
+			   sh("test $(iptables -w -S | grep -c -- '^-A') = 2") == 0,
+		   "the saved connections' rules go (their file read back), the leftover cleanup takes the address's");
+		ok(ferry_net_lock_conns_undo_saved(dfd, &err) == 0, "and the file with them: a second cleanup does nothing");
+		if (dfd >= 0)
+			close(dfd);
+		rmdir(dir);
+	}
+	{
+		char b = 0;
+		struct pollfd p = { .fd = fds[2], .events = POLLIN };
+		ok(poll(&p, 1, 3000) == 1 && read(fds[2], &b, 1) == 1 && b == 'x', "and the byte arrives after all");
+	}
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(c);
+	ferry_error_clear(&err);
+}
+
 static void
 test_in_netns(void)
 {
@@ -330,6 +420,10 @@ test_in_netns(void)
 		ok(ferry_net_gate_new_conns(&a4, true, &err) == 1 && ferry_net_criu_unlock_leftovers(&a4, &err) == 1,
 		   "the leftover cleanup (after a commit, the guardian) takes a gate down too");
 		ok(sh("test $(iptables -w -S | grep -c -- '^-A') = 2") == 0, "and only it");
+
+		/* ferry's own lock: the address's outgoing TCP and a loopback
+		 * connection both ways, in one transaction. */
+		test_own_lock(&a4);
 	}
 	if (sh("ip6tables -w -L -n >/dev/null 2>&1") != 0) {
 		ok(1, "# SKIP ip6tables does not work here");
