@@ -928,6 +928,62 @@ add_log_path(ferry_error_t *err, const char *path)
 	err->msg = msg;
 }
 
+/*
+ * Forks `criu swrk`: its socket at CHILD_SK_FD, fds[0..n) after it, stdin
+ * and stdout /dev/null, stderr a memfd (w->errfd, for its last words).
+ */
+static int
+spawn_swrk(const char *criu_path, const int *fds, size_t n, struct ferry_criu_swrk *w, ferry_error_t *err)
+{
+	_cleanup_free_ int *src = NULL;
+	_cleanup_free_ int *tmp = NULL;
+	_cleanup_close_ int devnull = -1;
+	_cleanup_close_ int errfd = -1;
+	_cleanup_close_ int sk = -1;
+	_cleanup_close_ int child_sk = -1;
+	struct spawn sp = { 0 };
+	int sks[2];
+	pid_t child;
+
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (devnull < 0)
+		return ferry_error_sys(err, "open /dev/null");
+	errfd = memfd_create("criu-stderr", MFD_CLOEXEC);
+	if (errfd < 0)
+		return ferry_error_sys(err, "memfd_create");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sks) < 0)
+		return ferry_error_sys(err, "socketpair");
+	sk = sks[0];
+	child_sk = sks[1];
+	sp.n = 1 + n;
+	src = xmalloc0(sp.n * sizeof(int));
+	tmp = xmalloc0(sp.n * sizeof(int));
+	src[0] = child_sk;
+	for (size_t i = 0; i < n; i++)
+		src[1 + i] = fds[i];
+	sp.src = src;
+	sp.tmp = tmp;
+	sp.devnull = devnull;
+	sp.errfd = errfd;
+	snprintf(sp.fdarg, sizeof(sp.fdarg), "%d", CHILD_SK_FD);
+	sp.argv[0] = (char *) criu_path;
+	sp.argv[1] = (char *) "swrk";
+	sp.argv[2] = sp.fdarg;
+	sp.argv[3] = NULL;
+	child = fork();
+	if (child < 0)
+		return ferry_error_sys(err, "fork");
+	if (child == 0)
+		child_exec(&sp);
+	/* Only CRIU keeps its end (ours closes on return): if it dies,
+	 * recv() sees EOF. */
+	w->pid = child;
+	w->sk = sk;
+	w->errfd = errfd;
+	sk = errfd = -1;
+	return 0;
+}
+
 int
 ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, struct ferry_criu_result *res,
 	       ferry_error_t *err)
@@ -935,16 +991,12 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 	const struct action_info *ai = action_info(action);
 	struct ferry_criu_result local_res = { 0 };
 	_cleanup_free_ char *default_log = NULL;
-	_cleanup_free_ int *src = NULL;
-	_cleanup_free_ int *tmp = NULL;
-	_cleanup_close_ int devnull = -1;
+	_cleanup_free_ int *fds = NULL;
 	_cleanup_close_ int errfd = -1;
 	_cleanup_close_ int sk = -1;
-	_cleanup_close_ int child_sk = -1;
+	struct ferry_criu_swrk run = FERRY_CRIU_SWRK_INIT;
 	struct req_build b = { 0 };
-	struct spawn sp = { 0 };
 	struct call c = { 0 };
-	int sks[2];
 	int ret;
 
 	if (res == NULL)
@@ -976,66 +1028,34 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 	}
 
 	if (o->swrk && o->swrk->pid > 0) {
-		struct ferry_criu_swrk *w = o->swrk;
-		bool fits = o->ps_fd < 0 && o->n_inherit_fd <= w->n_null;
+		bool fits = o->ps_fd < 0 && o->n_inherit_fd <= o->swrk->n_null;
 
 		for (size_t i = 0; fits && i < o->n_inherit_fd; i++)
-			fits = o->inherit_fd[i].fd == w->null_fd;
-		if (!fits) {
-			ferry_criu_swrk_stop(w);
-		} else {
-			/* Its inherited fds are null_fd at CHILD_SK_FD + 1 on, as
-			 * build_request numbers them. */
-			c.child = w->pid;
-			c.errfd = errfd = w->errfd;
-			sk = w->sk;
-			w->pid = 0;
-			w->sk = w->errfd = -1;
-			if (o->spawned)
-				o->spawned(c.child, o->notify_data);
-			goto started;
-		}
+			fits = o->inherit_fd[i].fd == o->swrk->null_fd;
+		/* Its inherited fds are null_fd at CHILD_SK_FD + 1 on, as
+		 * build_request numbers them. */
+		if (fits)
+			run = *o->swrk;
+		else
+			ferry_criu_swrk_stop(o->swrk);
+		*o->swrk = (struct ferry_criu_swrk) FERRY_CRIU_SWRK_INIT;
 	}
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (devnull < 0)
-		return ferry_error_sys(err, "criu %s: open /dev/null", ai->name);
-	errfd = memfd_create("criu-stderr", MFD_CLOEXEC);
-	if (errfd < 0)
-		return ferry_error_sys(err, "criu %s: memfd_create", ai->name);
-	c.errfd = errfd;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sks) < 0)
-		return ferry_error_sys(err, "criu %s: socketpair", ai->name);
-	sk = sks[0];
-	child_sk = sks[1];
+	if (run.pid <= 0) {
+		size_t n = o->n_inherit_fd + (o->ps_fd >= 0 ? 1 : 0);
 
-	sp.n = 1 + o->n_inherit_fd + (o->ps_fd >= 0 ? 1 : 0);
-	src = xmalloc0(sp.n * sizeof(int));
-	tmp = xmalloc0(sp.n * sizeof(int));
-	src[0] = child_sk;
-	for (size_t i = 0; i < o->n_inherit_fd; i++)
-		src[1 + i] = o->inherit_fd[i].fd;
-	if (o->ps_fd >= 0)
-		src[1 + o->n_inherit_fd] = o->ps_fd;
-	sp.src = src;
-	sp.tmp = tmp;
-	sp.devnull = devnull;
-	sp.errfd = errfd;
-	snprintf(sp.fdarg, sizeof(sp.fdarg), "%d", CHILD_SK_FD);
-	sp.argv[0] = (char *) o->criu_path;
-	sp.argv[1] = (char *) "swrk";
-	sp.argv[2] = sp.fdarg;
-	sp.argv[3] = NULL;
-
-	c.child = fork();
-	if (c.child < 0)
-		return ferry_error_sys(err, "criu %s: fork", ai->name);
-	if (c.child == 0)
-		child_exec(&sp);
+		fds = xmalloc0((n + 1) * sizeof(int));
+		for (size_t i = 0; i < o->n_inherit_fd; i++)
+			fds[i] = o->inherit_fd[i].fd;
+		if (o->ps_fd >= 0)
+			fds[o->n_inherit_fd] = o->ps_fd;
+		if (spawn_swrk(o->criu_path, fds, n, &run, err) < 0)
+			return ferry_error_prefix(err, "criu %s", ai->name);
+	}
+	c.child = run.pid;
+	c.errfd = errfd = run.errfd;
+	sk = run.sk;
 	if (o->spawned)
 		o->spawned(c.child, o->notify_data);
-	/* Only CRIU may hold its end: if it dies, recv() must see EOF. */
-	ferry_closep(&child_sk);
-started:
 	build_request(ai, o, c.log_dir_fd >= 0 ? c.log_file : NULL, &b);
 	ret = send_req(sk, &b.req, err);
 	req_build_free(&b);
@@ -1072,55 +1092,20 @@ int
 ferry_criu_swrk_start(const char *criu_path, int null_fd, size_t n_null, struct ferry_criu_swrk *w,
 		      ferry_error_t *err)
 {
-	_cleanup_free_ int *src = NULL;
-	_cleanup_free_ int *tmp = NULL;
-	_cleanup_close_ int devnull = -1;
-	_cleanup_close_ int errfd = -1;
-	_cleanup_close_ int sk = -1;
-	_cleanup_close_ int child_sk = -1;
-	struct spawn sp = { 0 };
-	int sks[2];
-	pid_t child;
+	_cleanup_free_ int *fds = NULL;
 
 	*w = (struct ferry_criu_swrk) FERRY_CRIU_SWRK_INIT;
 	if (n_null > MAX_PASSED_FDS)
 		return ferry_error_set(err, EINVAL, "%zu inherited fds for CRIU, at most %d", n_null, MAX_PASSED_FDS);
 	if (access(criu_path, X_OK) < 0)
 		return ferry_error_sys(err, "criu: %s", criu_path);
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	errfd = memfd_create("criu-stderr", MFD_CLOEXEC);
-	if (devnull < 0 || errfd < 0)
-		return ferry_error_sys(err, "criu swrk: %s", devnull < 0 ? "open /dev/null" : "memfd_create");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sks) < 0)
-		return ferry_error_sys(err, "criu swrk: socketpair");
-	sk = sks[0];
-	child_sk = sks[1];
-	sp.n = 1 + n_null;
-	src = xmalloc0(sp.n * sizeof(int));
-	tmp = xmalloc0(sp.n * sizeof(int));
-	src[0] = child_sk;
+	fds = xmalloc0((n_null + 1) * sizeof(int));
 	for (size_t i = 0; i < n_null; i++)
-		src[1 + i] = null_fd;
-	sp.src = src;
-	sp.tmp = tmp;
-	sp.devnull = devnull;
-	sp.errfd = errfd;
-	snprintf(sp.fdarg, sizeof(sp.fdarg), "%d", CHILD_SK_FD);
-	sp.argv[0] = (char *) criu_path;
-	sp.argv[1] = (char *) "swrk";
-	sp.argv[2] = sp.fdarg;
-	sp.argv[3] = NULL;
-	child = fork();
-	if (child < 0)
-		return ferry_error_sys(err, "criu swrk: fork");
-	if (child == 0)
-		child_exec(&sp);
-	w->pid = child;
-	w->sk = sk;
-	w->errfd = errfd;
+		fds[i] = null_fd;
+	if (spawn_swrk(criu_path, fds, n_null, w, err) < 0)
+		return ferry_error_prefix(err, "criu swrk");
 	w->null_fd = null_fd;
 	w->n_null = n_null;
-	sk = errfd = -1;
 	return 0;
 }
 

@@ -51,6 +51,7 @@
 #include "hostcheck.h"
 #include "log.h"
 #include "migrate.h"
+#include "migrate_internal.h"
 #include "tmpfs_carry.h"
 #include "migrate_guard.h"
 #include "netmove.h"
@@ -64,69 +65,6 @@
 #define LOG_PREFIX "migrate: "
 
 #define DEFAULT_WORK_DIR "/run/ferry-migrate"
-#define MAX_PHASES 16
-
-struct phase {
-	const char *name;
-	double start, end;
-};
-
-struct mig {
-	const ferry_ctx_t *ctx;
-	const struct ferry_migrate_opts *o;
-	ferry_tls_creds_t *creds;
-	ferry_tls_t *t;
-	char host[256];
-	char port[16];
-	char dest_name[256];
-	unsigned char token[FERRY_WIRE_TOKEN_LEN];
-	int ps_fd;        /* CRIU's end of the local pages socket (stop-copy) */
-	int ps_port;      /* where a lazy dump's page server listens */
-	ferry_relay_t *relay;
-	uint64_t page_bytes;
-	int timeout_ms;
-
-	enum ferry_migrate_mode mode;
-	char mode_why[256];
-	bool tcp_established;
-
-	struct ferry_state *st;
-	ferry_spec_t *spec;
-	char *criu;
-	char *work;   /* our work dir for this migration */
-	int images_fd;
-	int rootfs_fd;
-	bool sync_rootfs; /* writable and not shared: synced again while frozen */
-	bool was_paused;
-	bool froze; /* we froze the cgroup (CRIU leaves it frozen on a rollback) */
-	ferry_cgroup_t *cg; /* opened before the freeze, frozen in freeze_first */
-
-	struct phase phases[MAX_PHASES];
-	size_t n_phases;
-	double t0, t_freeze, t_committed, t_end;
-
-	struct ferry_transfer_stats presync, images, final_sync;
-	struct ferry_criu_stats dump_stats;
-	int64_t restore_ms, ip_ms, postcopy_ms;
-	bool ip_removed[64];
-
-	bool committed;
-	bool uncertain;
-	bool handed_off; /* lazy: CRIU serves the pages, the destination restores */
-	double t_handoff;
-	ferry_error_t cb_err;
-	ferry_guard_t *guard; /* takes over if this process dies (migrate_guard.c) */
-	bool restore_sent;    /* the destination may have run a copy with our IPs */
-	uint64_t ips_moved;   /* the IPs release_ips() removed, for announcing again */
-	bool gated;	      /* new connections to the IPs dropped (gate_new_conns) */
-	/* ferry locks the network itself, CRIU none (ferry_net_lock_addr):
-	 * the IPs' TCP from the freeze on, and the tree's other connections
-	 * (extra), which go again with a rollback or after the commit. */
-	bool own_lock;
-	struct ferry_tcp_conn *extra;
-	size_t n_extra;
-	bool extra_locked;
-};
 
 /*
  * SIGTERM, SIGINT and SIGHUP roll back in order: until COMMIT is sent the
@@ -693,75 +631,6 @@ presync(struct mig *m, ferry_error_t *err)
 	return FAULT("src-presync", err);
 }
 
-/* Puts back the IPs this migration removed. */
-static void
-restore_ips(struct mig *m)
-{
-	for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
-		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-		if (!m->ip_removed[i])
-			continue;
-		if (ferry_net_addr_add(&m->o->ips[i], NULL, &e) < 0 || ferry_net_announce(&m->o->ips[i], 2, &e) < 0)
-			pr_warn("rollback: %s", e.msg);
-		m->ip_removed[i] = false;
-	}
-}
-
-/*
- * After a rollback that reached the destination's restore: its copy ran
- * with our addresses for a while and may have sent ARP requests from
- * them, which point the neighbours' caches at it.  Once the session has
- * ended (it closes the connection when its rollback is done) the
- * addresses are announced here again.
- */
-static void
-announce_again(struct mig *m)
-{
-	for (int i = 0; i < 50; i++) {
-		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-		_cleanup_free_ char *buf = NULL;
-		uint32_t type;
-		size_t len;
-
-		ferry_tls_set_timeout(m->t, 3000);
-		if (ferry_wire_recv(m->t, &type, &buf, &len, &e) < 0)
-			break;
-	}
-	for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
-		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-		if ((m->ips_moved & (UINT64_C(1) << i)) && ferry_net_announce(&m->o->ips[i], 2, &e) < 0)
-			pr_warn("rollback: %s", e.msg);
-	}
-}
-
-/* Removes the service IPs here and lists them for COMMIT. */
-static json_t *
-release_ips(struct mig *m, ferry_error_t *err)
-{
-	json_t *ips = json_array();
-
-	for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
-		char buf[128];
-		bool removed = false;
-		if (ferry_net_addr_del(&m->o->ips[i], &removed, err) < 0) {
-			json_decref(ips);
-			ferry_error_prefix(err, "move %s", ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf)));
-			return NULL;
-		}
-		m->ip_removed[i] = removed;
-		json_array_append_new(ips, json_string(ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf))));
-	}
-	{
-		uint64_t mask = 0;
-		for (size_t i = 0; i < m->o->n_ips && i < 64; i++)
-			if (m->ip_removed[i])
-				mask |= UINT64_C(1) << i;
-		ferry_guard_note(m->guard, FERRY_GUARD_IPS, mask);
-		m->ips_moved = mask;
-	}
-	return ips;
-}
-
 /*
  * Lazy mode cannot wait for RESTORED here: CRIU's restore itself touches
  * lazy pages (the restorer builds each task's signal frame on its stack),
@@ -778,7 +647,7 @@ lazy_handoff(struct mig *m, ferry_error_t *err)
 	json_t *req, *ips;
 	int ret;
 
-	if ((ips = release_ips(m, err)) == NULL)
+	if ((ips = mig_release_ips(m, err)) == NULL)
 		return -1;
 	req = json_pack("{s:b, s:o}", "tcp_established", m->tcp_established, "ips", ips);
 	m->restore_sent = true;
@@ -838,7 +707,7 @@ post_dump(struct mig *m, ferry_error_t *err)
 	 * an announcement; COMMIT announces them once the sockets exist. */
 	phase_begin(m, "restore");
 	{
-		json_t *ips = release_ips(m, err);
+		json_t *ips = mig_release_ips(m, err);
 		if (ips == NULL)
 			return -1;
 		req = json_pack("{s:b, s:o}", "tcp_established", m->tcp_established, "ips", ips);
@@ -895,112 +764,11 @@ post_dump(struct mig *m, ferry_error_t *err)
  * frozen, keeps it so on a rollback (thawing is then ours to decide) and
  * kills it on success.  If this fails, CRIU freezes it.
  */
-/*
- * New connections to the service IPs wait at a gate from just before the
- * freeze: a frozen listener's kernel would still complete handshakes and
- * acknowledge requests, and CRIU leaves such connections behind in the
- * listen queue, so those clients would hang.  Dropped SYNs are sent again
- * a second later and reach the container where it then is.  Taken down on
- * a rollback; after a commit finish_source() and the guardian remove it
- * with CRIU's own leftovers.
- */
-static void
-gate_new_conns(struct mig *m, bool on)
-{
-	for (size_t i = 0; i < m->o->n_ips; i++) {
-		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-		if (ferry_net_gate_new_conns(&m->o->ips[i], on, &e) < 0)
-			pr_warn("%s", e.msg);
-		else if (on)
-			m->gated = true;
-	}
-	if (!on)
-		m->gated = false;
-}
-
-static bool
-is_moved_ip(const struct mig *m, const struct ferry_ipaddr *a)
-{
-	size_t len = a->family == AF_INET ? 4 : 16;
-
-	for (size_t i = 0; i < m->o->n_ips; i++)
-		if (m->o->ips[i].family == a->family && memcmp(m->o->ips[i].addr, a->addr, len) == 0)
-			return true;
-	return false;
-}
-
-/*
- * ferry's network lock, in place of CRIU's (own_lock), which runs two
- * `iptables` per connection on each host, about 2.5 ms each with the
- * container frozen.  Once frozen (no socket can appear any more, no data
- * is written): TCP from the moved addresses is dropped, and each other
- * connection of the tree, e.g. over loopback, gets both directions of its
- * own, all in one transaction (netmove.h says why only outgoing for the
- * addresses: a request that arrives while frozen is dumped with its
- * socket, as before CRIU's lock, instead of waiting for a retransmission).
- */
-static int
-lock_network(struct mig *m, ferry_error_t *err)
-{
-	_cleanup_free_ pid_t *pids = NULL;
-	_cleanup_free_ struct ferry_tcp_conn *all = NULL;
-	size_t n_pids = 0, n_all = 0;
-
-	if (ferry_cgroup_pids(m->cg, &pids, &n_pids, err) < 0 ||
-	    ferry_net_tcp_conns_of(pids, n_pids, &all, &n_all, err) < 0)
-		return ferry_error_prefix(err, "the container's TCP connections");
-	for (size_t i = 0; i < n_all; i++) {
-		if (is_moved_ip(m, &all[i].local))
-			continue;
-		m->extra = xrealloc(m->extra, (m->n_extra + 1) * sizeof(*m->extra));
-		m->extra[m->n_extra++] = all[i];
-	}
-	m->gated = true; /* a rollback removes whatever got in */
-	m->extra_locked = m->n_extra > 0;
-	/* For the guardian, should this process die with them in place. */
-	if (m->n_extra) {
-		_cleanup_close_ int wfd = open(m->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (wfd < 0 || ferry_net_lock_conns_save(wfd, m->extra, m->n_extra, err) < 0)
-			return ferry_error_prefix(err, "lock the network");
-	}
-	if (ferry_net_lock_conns(m->o->ips, m->o->n_ips, m->extra, m->n_extra, true, err) < 0)
-		return -1;
-	if (m->n_extra)
-		pr_info("locked %zu connection(s) not on a moved address", m->n_extra);
-	return 0;
-}
-
-/* Takes ferry's lock down (rollback, or after the commit: the IPs are
- * elsewhere then, and their rules would only drop the next owner's
- * traffic). */
-static void
-unlock_own(struct mig *m)
-{
-	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-
-	if (m->gated) {
-		for (size_t i = 0; i < m->o->n_ips; i++)
-			if (ferry_net_criu_unlock_leftovers(&m->o->ips[i], &e) < 0) {
-				pr_warn("%s", e.msg);
-				ferry_error_clear(&e);
-			}
-		m->gated = false;
-	}
-	if (m->extra_locked) {
-		_cleanup_close_ int wfd = open(m->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (ferry_net_lock_conns(NULL, 0, m->extra, m->n_extra, false, &e) < 0)
-			pr_warn("%s", e.msg);
-		else if (wfd >= 0)
-			unlinkat(wfd, "ferry-locked-conns", 0);
-	}
-	m->extra_locked = false;
-}
-
 static int
 freeze_first(struct mig *m, ferry_error_t *err)
 {
 	if (!m->gated)
-		gate_new_conns(m, true);
+		mig_gate_new_conns(m, true);
 	m->t_freeze = now_s();
 	if (!m->was_paused && m->cg && !m->froze) {
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
@@ -1015,7 +783,7 @@ freeze_first(struct mig *m, ferry_error_t *err)
 		else
 			pr_warn("cannot freeze first (%s); CRIU freezes it", e.msg);
 	}
-	if (m->own_lock && lock_network(m, err) < 0)
+	if (m->own_lock && mig_lock_network(m, err) < 0)
 		return -1;
 	return 0;
 }
@@ -1041,7 +809,7 @@ on_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 		ferry_wire_send_json(m->t, FERRY_MSG_ABORT, a, &e);
 		json_decref(a);
-		restore_ips(m);
+		mig_restore_ips(m);
 	}
 	/* In lazy mode CRIU goes on to serve pages even after a "no": the
 	 * relay then connects and hangs up, so that it fails at once and
@@ -1313,7 +1081,7 @@ finish_source(struct mig *m)
 	}
 	m->gated = false;
 	if (m->own_lock)
-		unlock_own(m);
+		mig_unlock_network(m);
 	/* A bundle `ferry serve` made when the container arrived here goes
 	 * with it. */
 	ferry_remove_owned_bundle(m->st->bundle);
@@ -1441,11 +1209,11 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 			if (ferry_cgroup_freeze(m->cg, false, &e) < 0)
 				pr_warn("rollback: %s", e.msg);
 		}
-		restore_ips(m);
+		mig_restore_ips(m);
 		if (m->own_lock)
-			unlock_own(m);
+			mig_unlock_network(m);
 		else if (m->gated)
-			gate_new_conns(m, false);
+			mig_gate_new_conns(m, false);
 		if (m->handed_off) {
 			/* CRIU resumed the tree but left its connections locked. */
 			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
@@ -1474,7 +1242,7 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 		else if (m->t_freeze != 0)
 			ferry_error_prefix(err, "rolled back, \"%s\" runs on here", o->id);
 		if (m->restore_sent && !m->uncertain && m->ips_moved)
-			announce_again(m);
+			mig_announce_again(m);
 		goto out;
 	}
 	if (o->preflight_only) {
