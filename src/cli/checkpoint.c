@@ -41,6 +41,19 @@ enum {
 	OPT_LSM_MOUNT_CONTEXT,
 };
 
+/* runc's --empty-ns takes an OCI namespace type; CRIU can only make a
+ * network namespace empty. */
+static int
+parse_empty_ns(const char *verb, const char *arg, bool *empty_net, ferry_error_t *err)
+{
+	if (strcmp(arg, "network") == 0) {
+		*empty_net = true;
+		return 0;
+	}
+	return ferry_error_set(err, EINVAL, "%s: --empty-ns \"%s\": only \"network\" can be left empty (CRIU restores "
+			       "every other namespace from the image)", verb, arg);
+}
+
 static int
 unsupported(const char *verb, const char *opt, ferry_error_t *err)
 {
@@ -105,7 +118,10 @@ ferry_cmd_checkpoint(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err
 			if (ferry_criu_cg_mode_parse(optarg, &o.manage_cgroups_mode, err) < 0)
 				return -1;
 			break;
-		case OPT_EMPTY_NS: return unsupported("checkpoint", "empty-ns", err);
+		case OPT_EMPTY_NS:
+			if (parse_empty_ns("checkpoint", optarg, &o.empty_net, err) < 0)
+				return -1;
+			break;
 		case OPT_STATUS_FD: {
 			int64_t fd;
 			if (ferry_parse_i64(optarg, &fd) < 0 || fd < 0 || fd > INT_MAX)
@@ -184,7 +200,10 @@ ferry_cmd_restore(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 				return -1;
 			break;
 		case OPT_CONSOLE_SOCKET: o.console_socket = optarg; break;
-		case OPT_EMPTY_NS: return unsupported("restore", "empty-ns", err);
+		case OPT_EMPTY_NS:
+			if (parse_empty_ns("restore", optarg, &o.empty_net, err) < 0)
+				return -1;
+			break;
 		case OPT_LAZY_PAGES: o.lazy_pages = true; break;
 		case OPT_NO_SUBREAPER: o.no_subreaper = true; break;
 		case OPT_LSM_PROFILE: return unsupported("restore", "lsm-profile", err);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +389,80 @@ ferry_container_check_tree(ferry_cgroup_t *cg, pid_t init, ferry_error_t *err)
 	return 0;
 }
 
+/*
+ * CRIU records, as the freezer cgroup's own state, the state it found
+ * before it froze the tree.  When ferry froze it first (below) that is
+ * FROZEN, and a restore with --manage-cgroups-mode full or strict (runc's,
+ * Podman's or ours) would bring the container back paused.  The image is
+ * put right: in each freezer.state property, FROZEN becomes THAWED.  Both
+ * are six bytes, so the protobuf framing around them stays valid.  cgroup2
+ * records no freezer state.  Returns the number of properties changed.
+ */
+int
+ferry_criu_image_thaw_freezer(int images_fd, ferry_error_t *err)
+{
+	static const char frozen[] = "\x0a\x0d" "freezer.state" "\x12\x06" "FROZEN";
+	_cleanup_free_ char *img = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t len = 0, plen = sizeof(frozen) - 1;
+	int n = 0;
+
+	fd = openat(images_fd, "cgroup.img", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT) /* the tree shared CRIU's cgroups */
+			return 0;
+		return ferry_error_sys(err, "cgroup.img");
+	}
+	if (ferry_read_file_at(images_fd, "cgroup.img", 64 << 20, &img, &len, err) < 0)
+		return -1;
+	for (char *p = img; len >= plen && (p = memmem(p, len - (size_t) (p - img), frozen, plen)) != NULL;
+	     p += plen) {
+		off_t off = (off_t) (p - img) + (off_t) plen - 6;
+		if (pwrite(fd, "THAWED", 6, off) != 6)
+			return ferry_error_sys(err, "cgroup.img: rewriting freezer.state");
+		n++;
+	}
+	return n;
+}
+
+/* Freeze the cgroup at CRIU's pre-dump notification (CRIU has started and
+ * touched nothing yet): ferry's tight poll instead of CRIU's write-FROZEN-
+ * then-sleep-100-ms loop, which on cgroup v1 nearly always sleeps once. */
+struct ck_freeze {
+	ferry_cgroup_t *cg;
+	bool froze;
+};
+
+static void
+thaw_if_froze(struct ck_freeze *f)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	if (!f->froze)
+		return;
+	if (ferry_cgroup_freeze(f->cg, false, &e) < 0)
+		pr_warn("%s (the container stays paused: `ferry resume` it)", e.msg);
+	f->froze = false;
+}
+
+static int
+ck_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err)
+{
+	struct ck_freeze *f = data;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	(void) pid;
+	(void) fd;
+	(void) err;
+	if (strcmp(script, "pre-dump") != 0 || f->cg == NULL || f->froze)
+		return 0;
+	if (ferry_cgroup_freeze(f->cg, true, &e) == 0)
+		f->froze = true;
+	else
+		pr_debug("checkpoint: cannot freeze first (%s); CRIU freezes it", e.msg);
+	return 0;
+}
+
 int
 ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint_opts *o, ferry_error_t *err)
 {
@@ -408,6 +483,7 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	_cleanup_criu_result_ struct ferry_criu_result res = { 0 };
 	struct ferry_criu_opts copts = FERRY_CRIU_OPTS_INIT;
 	struct ferry_criu_version v;
+	struct ck_freeze fz = { 0 };
 	const char *image_path = o->image_path ? o->image_path : "checkpoint";
 	const char *work_path = o->work_path ? o->work_path : image_path;
 	enum ferry_status s;
@@ -470,6 +546,26 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 		fclose(lf);
 		if (ferry_write_file_atomic_at(images_fd, FERRY_CGROUP_WHOLE, list, llen, 0600, err) < 0)
 			goto out;
+	}
+	/* The network namespace (cr_netns.c): one joined by path is the
+	 * caller's, external under runc's key; our own is left out of the
+	 * image when it holds nothing a fresh one would not. */
+	{
+		const struct ferry_namespace *netns = ferry_spec_get_ns(spec, CLONE_NEWNET);
+		if (netns && netns->path) {
+			char p[64], key[96];
+			struct stat sb;
+			snprintf(p, sizeof(p), "/proc/%d/ns/net", (int) st->pid);
+			if (stat(p, &sb) < 0) {
+				ferry_error_sys(err, "%s", p);
+				goto out;
+			}
+			snprintf(key, sizeof(key), "net[%lu]:%s", (unsigned long) sb.st_ino, FERRY_CRIU_EXT_NETNS);
+			ferry_strv_append(&ext_files, key);
+			n_files++;
+		} else if (netns && (o->empty_net || ferry_cr_netns_pristine(st->pid, spec))) {
+			copts.empty_ns = CLONE_NEWNET;
+		}
 	}
 	if (o->carry_tmpfs && ferry_tmpfs_carry_plan(spec, st->pid, images_fd, &carried, err) < 0)
 		goto out;
@@ -553,11 +649,35 @@ ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint
 	copts.lazy_pages = o->lazy_pages;
 	if (o->has_status_fd)
 		copts.status_fd = o->status_fd;
+	/* A running container is frozen by ferry at CRIU's pre-dump
+	 * notification (ck_notify); a paused one stays as it is. */
+	if (s == FERRY_STATUS_RUNNING && cg && freezer) {
+		fz.cg = cg;
+		copts.notify_scripts = true;
+		copts.notify = ck_notify;
+		copts.notify_data = &fz;
+	}
 	if (o->tune)
 		o->tune(&copts, o->tune_data);
-	/* A paused container stays paused: CRIU thaws only what it froze. */
-	if (ferry_criu_rpc(FERRY_CRIU_DUMP, &copts, &res, err) < 0)
+	if (copts.notify != ck_notify)
+		fz.cg = NULL; /* the caller froze it (the migration) */
+	if (ferry_criu_rpc(FERRY_CRIU_DUMP, &copts, &res, err) < 0) {
+		/* CRIU let go of the tree and left the cgroup as it found it:
+		 * frozen by us, so thawed by us. */
+		thaw_if_froze(&fz);
 		goto out;
+	}
+	if (fz.froze) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		/* The dump is done (and, unless asked otherwise, the tree is
+		 * gone): a failure here only costs a full-mode restore its
+		 * running state, so it is a warning. */
+		if (ferry_criu_image_thaw_freezer(images_fd, &e) < 0)
+			pr_warn("%s: a restore with --manage-cgroups-mode full or strict will find the container paused",
+				e.msg);
+		if (o->leave_running)
+			thaw_if_froze(&fz);
+	}
 	if (o->print_stats)
 		print_dump_stats(images_fd);
 

@@ -9,6 +9,8 @@
 #include "context.h"
 #include "criu_rpc.h"
 #include "error.h"
+#include "netns.h"
+#include "spec.h"
 
 struct ferry_checkpoint_opts {
 	const char *id;
@@ -34,6 +36,9 @@ struct ferry_checkpoint_opts {
 	int status_fd;
 	enum ferry_criu_cg_mode manage_cgroups_mode;
 	bool print_stats;
+	/* --empty-ns network: leave the container's own network namespace
+	 * out of the image even when it holds more than lo (cr_netns.c) */
+	bool empty_net;
 	/* Masked directories as external mounts (key masked-dir:PATH): a
 	 * shorter freeze, but only ferry restores such an image. */
 	bool masked_dirs_external;
@@ -53,6 +58,11 @@ struct ferry_checkpoint_opts {
 };
 
 int ferry_container_checkpoint(const ferry_ctx_t *ctx, const struct ferry_checkpoint_opts *o, ferry_error_t *err);
+
+/* In the images at images_fd, turn the v1 freezer cgroup's recorded state
+ * FROZEN into THAWED (a tree ferry froze before CRIU did was running);
+ * returns how many were changed, -1 on error. */
+int ferry_criu_image_thaw_freezer(int images_fd, ferry_error_t *err);
 
 struct ferry_restore_opts {
 	const char *id;
@@ -74,6 +84,9 @@ struct ferry_restore_opts {
 	/* Fetch memory on demand from a `criu lazy-pages` daemon listening in
 	 * the work directory (userfaultfd). */
 	bool lazy_pages;
+	/* --empty-ns network: a new, empty network namespace (lo up) even if
+	 * the image holds one */
+	bool empty_net;
 	/* UNSET: CRIU leaves cgroups to ferry (the tree lands in the
 	 * container's new cgroup).  Else CRIU restores the image's cgroups
 	 * under the container's cgroup with that mode, as with runc. */

@@ -85,6 +85,10 @@ struct ferry_criu_kv {
 	const char *val;
 };
 
+/* runc's key for a network namespace joined by path: external at the dump
+ * ("net[INODE]:extRootNetNS"), an inherit_fd of the restoring config's. */
+#define FERRY_CRIU_EXT_NETNS "extRootNetNS"
+
 struct ferry_criu_inherit_fd {
 	const char *key; /* e.g. "pipe:[1234]", "file[mnt:ino]" */
 	int fd;          /* in the caller's table; passed into CRIU */

@@ -24,6 +24,7 @@
 
 #include "hooks.h"
 #include "log.h"
+#include "netns.h"
 #include "process.h"
 #include "rootfs.h"
 #include "terminal.h"
@@ -97,21 +98,9 @@ ferry_sync_expect(int fd, enum ferry_sync_type type, struct ferry_sync_msg *msg,
 static int
 apply_sysctl(const struct ferry_linux *lx, ferry_error_t *err)
 {
-	for (size_t i = 0; i < lx->n_sysctl; i++) {
-		const char *key = lx->sysctl[i].key;
-		_cleanup_free_ char *path = NULL;
-
-		/* A key is a dotted name, never a path: refuse anything that
-		 * could walk out of /proc/sys. */
-		if (*key == '\0' || strchr(key, '/') || strstr(key, ".."))
-			return ferry_error_set(err, EINVAL, "sysctl \"%s\": invalid key", key);
-		path = xasprintf("/proc/sys/%s", key);
-		for (char *p = path + strlen("/proc/sys/"); *p; p++)
-			if (*p == '.')
-				*p = '/';
-		if (ferry_write_file(path, lx->sysctl[i].value, err) < 0)
-			return ferry_error_prefix(err, "sysctl %s=%s", key, lx->sysctl[i].value);
-	}
+	for (size_t i = 0; i < lx->n_sysctl; i++)
+		if (ferry_sysctl_set(lx->sysctl[i].key, lx->sysctl[i].value, err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -330,6 +319,15 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 		if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0) {
 			ferry_error_sys(&err, "set domainname \"%s\"", spec->domainname);
 			goto fail;
+		}
+		/* A network namespace of our own starts with lo down: up, as
+		 * runc and crun do, so that 127.0.0.1 and ::1 work. */
+		{
+			const struct ferry_namespace *netns = ferry_spec_get_ns(spec, CLONE_NEWNET);
+			if (netns && !netns->path && ferry_netns_lo_up(&err) < 0) {
+				ferry_error_prefix(&err, "container network namespace");
+				goto fail;
+			}
 		}
 		/* Through the host's /proc/sys, which follows our own (new)
 		 * namespaces; the container's /proc/sys ends up read-only. */

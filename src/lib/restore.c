@@ -289,68 +289,40 @@ stdio_stand_in(int images_fd, const char *dir, int fd, ferry_error_t *err)
 	return f;
 }
 
+struct criu_in_cgroup {
+	ferry_cgroup_t *cg;
+	const struct ferry_criu_opts *copts;
+};
+
+static int
+criu_in_cgroup(void *arg, ferry_error_t *err)
+{
+	struct criu_in_cgroup *a = arg;
+	struct ferry_criu_result res = { 0 };
+
+	if ((a->cg && ferry_cgroup_enter(a->cg, getpid(), err) < 0) ||
+	    ferry_criu_rpc(FERRY_CRIU_RESTORE, a->copts, &res, err) < 0)
+		return -1;
+	return res.pid;
+}
+
 static int
 run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_t *pid, ferry_error_t *err)
 {
-	int p[2];
-	pid_t child;
-	char buf[4096];
-	ssize_t n;
-	int status;
+	struct criu_in_cgroup a = { cg, copts };
+	int r = ferry_in_child(criu_in_cgroup, &a, "the restore helper", err);
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return ferry_error_sys(err, "pipe");
-	child = fork();
-	if (child < 0) {
-		close(p[0]);
-		close(p[1]);
-		return ferry_error_sys(err, "fork");
-	}
-	if (child == 0) {
-		ferry_error_t e = FERRY_ERROR_INIT;
-		struct ferry_criu_result res = { 0 };
-		char msg[4096];
-		int len;
-
-		close(p[0]);
-		if ((cg && ferry_cgroup_enter(cg, getpid(), &e) < 0) ||
-		    ferry_criu_rpc(FERRY_CRIU_RESTORE, copts, &res, &e) < 0) {
-			_cleanup_free_ char *m = ferry_error_string(&e);
-			len = snprintf(msg, sizeof(msg), "E%s", m);
-		} else {
-			len = snprintf(msg, sizeof(msg), "P%d", res.pid);
-		}
-		if (ferry_write_all(p[1], msg, (size_t) len) < 0)
-			_exit(2);
-		_exit(0);
-	}
-	close(p[1]);
-	n = 0;
-	for (;;) {
-		ssize_t r = read(p[0], buf + n, sizeof(buf) - 1 - (size_t) n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += r;
-		if ((size_t) n >= sizeof(buf) - 1)
-			break;
-	}
-	close(p[0]);
-	buf[n] = '\0';
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n > 0 && buf[0] == 'P') {
-		*pid = atoi(buf + 1);
-		return *pid > 0 ? 0 : ferry_error_set(err, EPROTO, "criu restore reported no pid");
-	}
-	if (n > 0 && buf[0] == 'E')
-		return ferry_error_set(err, 0, "%s", buf + 1);
-	return ferry_error_set(err, EPROTO, "the restore helper died (status 0x%x)", status);
+	if (r < 0)
+		return -1;
+	*pid = r;
+	return *pid > 0 ? 0 : ferry_error_set(err, EPROTO, "criu restore reported no pid");
 }
 
 struct pty_notify {
 	int console_fd; /* connected --console-socket */
+	/* the network namespace is restored empty: lo up and the config's
+	 * net.* sysctls at setup-namespaces (cr_netns.c) */
+	const ferry_spec_t *net_spec;
 };
 
 /*
@@ -365,7 +337,8 @@ restore_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t
 	char name[64] = "/dev/ptmx";
 	unsigned int n;
 
-	(void) pid;
+	if (strcmp(script, "setup-namespaces") == 0 && pn->net_spec)
+		return ferry_cr_netns_setup(pid, pn->net_spec, err);
 	if (strcmp(script, "orphan-pts-master") != 0)
 		return 0;
 	if (*fd < 0)
@@ -397,7 +370,7 @@ struct rr {
 	char **owned;
 	ferry_spec_t *spec;
 	ferry_cgroup_t *cg;
-	int images_fd, work_fd, null_fd, console_fd;
+	int images_fd, work_fd, null_fd, console_fd, netns_fd;
 	struct pty_notify pn;
 	char *desc[3];
 	int file_fds[3];
@@ -415,7 +388,7 @@ rr_init(struct rr *r, const ferry_ctx_t *ctx, const struct ferry_restore_opts *o
 	r->ctx = ctx;
 	r->o = o;
 	r->d = (struct ferry_container_dir){ .root_fd = -1, .dir_fd = -1, .lock_fd = -1 };
-	r->images_fd = r->work_fd = r->null_fd = r->console_fd = -1;
+	r->images_fd = r->work_fd = r->null_fd = r->console_fd = r->netns_fd = -1;
 	r->pn.console_fd = -1;
 	for (int i = 0; i < 3; i++)
 		r->file_fds[i] = -1;
@@ -448,6 +421,7 @@ rr_free(struct rr *r)
 	ferry_closep(&r->work_fd);
 	ferry_closep(&r->null_fd);
 	ferry_closep(&r->console_fd);
+	ferry_closep(&r->netns_fd);
 	for (int i = 0; i < 3; i++) {
 		free(r->desc[i]);
 		ferry_closep(&r->file_fds[i]);
@@ -595,6 +569,50 @@ rr_make(struct rr *r, ferry_error_t *err)
 
 /* The CRIU request: external mounts from the restoring config, carried
  * tmpfs, stdio. */
+/* An image whose network namespace was left out (runc's images, and ours
+ * of a pristine one: cr_netns.c) has no netdev-*.img. */
+static bool
+image_has_netns(int images_fd)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd = openat(images_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* ours is O_PATH */
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return true;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "netdev-", 7) == 0)
+			return true;
+	return false;
+}
+
+/* The network namespace, runc's way (cr_netns.c): one joined by path is
+ * handed to CRIU as the image's external one; our own comes back empty,
+ * with lo up, unless the image holds it and nobody asked otherwise. */
+static int
+rr_netns(struct rr *r, ferry_error_t *err)
+{
+	const struct ferry_namespace *netns = ferry_spec_get_ns(r->spec, CLONE_NEWNET);
+
+	if (netns == NULL)
+		return 0;
+	if (netns->path) {
+		r->netns_fd = open(netns->path, O_RDONLY | O_CLOEXEC);
+		if (r->netns_fd < 0)
+			return ferry_error_sys(err, "the config's network namespace %s", netns->path);
+		r->inh[r->n_inh++] = (struct ferry_criu_inherit_fd){ FERRY_CRIU_EXT_NETNS, r->netns_fd };
+		return 0;
+	}
+	if (r->o->empty_net || !image_has_netns(r->images_fd)) {
+		r->copts.empty_ns = CLONE_NEWNET;
+		r->pn.net_spec = r->spec;
+	}
+	return 0;
+}
+
 static int
 rr_images(struct rr *r, ferry_error_t *err)
 {
@@ -642,7 +660,7 @@ rr_images(struct rr *r, ferry_error_t *err)
 
 	/* Pipes the init had as stdio are outside the image: CRIU plugs in
 	 * ours (or /dev/null when detached) in their place. */
-	r->inh = calloc(6, sizeof(*r->inh));
+	r->inh = calloc(7, sizeof(*r->inh));
 	if (r->null_fd < 0)
 		r->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (r->inh == NULL || r->null_fd < 0)
@@ -691,6 +709,9 @@ rr_images(struct rr *r, ferry_error_t *err)
 		}
 	}
 
+	if (rr_netns(r, err) < 0)
+		return -1;
+
 	c->criu_path = r->criu;
 	c->images_dir_fd = r->images_fd;
 	c->work_dir_fd = r->work_fd;
@@ -726,9 +747,11 @@ rr_images(struct rr *r, ferry_error_t *err)
 	 * userfaultfd after the tree runs. */
 	c->lazy_pages = o->lazy_pages;
 	if (r->console_fd >= 0) {
-		/* notify needs the scripts switch (CRIU sends nothing else) */
 		r->pn.console_fd = r->console_fd;
 		c->orphan_pts_master = true;
+	}
+	if (r->console_fd >= 0 || r->pn.net_spec) {
+		/* notify needs the scripts switch (CRIU sends nothing else) */
 		c->notify_scripts = true;
 		c->notify = restore_notify;
 		c->notify_data = &r->pn;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -138,6 +139,77 @@ ferry_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *
 	*out = steal_pointer(&buf);
 	if (len)
 		*len = size;
+	return 0;
+}
+
+int
+ferry_in_child(int (*fn)(void *arg, ferry_error_t *err), void *arg, const char *what, ferry_error_t *err)
+{
+	char buf[4096];
+	int p[2], status;
+	ssize_t n = 0;
+	pid_t child;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return ferry_error_sys(err, "%s: pipe", what);
+	child = fork();
+	if (child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return ferry_error_sys(err, "%s: fork", what);
+	}
+	if (child == 0) {
+		ferry_error_t e = FERRY_ERROR_INIT;
+		char msg[4096];
+		int r, len;
+
+		close(p[0]);
+		r = fn(arg, &e);
+		if (r < 0) {
+			_cleanup_free_ char *m = ferry_error_string(&e);
+			len = snprintf(msg, sizeof(msg), "E%s", m);
+		} else {
+			len = snprintf(msg, sizeof(msg), "R%d", r);
+		}
+		_exit(ferry_write_all(p[1], msg, (size_t) len) < 0 ? 2 : 0);
+	}
+	close(p[1]);
+	for (;;) {
+		ssize_t r = read(p[0], buf + n, sizeof(buf) - 1 - (size_t) n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+		if ((size_t) n >= sizeof(buf) - 1)
+			break;
+	}
+	close(p[0]);
+	buf[n] = '\0';
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n > 0 && buf[0] == 'R')
+		return atoi(buf + 1);
+	if (n > 0 && buf[0] == 'E')
+		return ferry_error_set(err, 0, "%s", buf + 1);
+	return ferry_error_set(err, EPROTO, "%s: the helper died (status 0x%x)", what, status);
+}
+
+int
+ferry_sysctl_set(const char *key, const char *value, ferry_error_t *err)
+{
+	_cleanup_free_ char *path = NULL;
+
+	/* A key is a dotted name, never a path: refuse anything that could
+	 * walk out of /proc/sys. */
+	if (*key == '\0' || strchr(key, '/') || strstr(key, ".."))
+		return ferry_error_set(err, EINVAL, "sysctl \"%s\": invalid key", key);
+	path = xasprintf("/proc/sys/%s", key);
+	for (char *p = path + strlen("/proc/sys/"); *p; p++)
+		if (*p == '.')
+			*p = '/';
+	if (ferry_write_file(path, value, err) < 0)
+		return ferry_error_prefix(err, "sysctl %s=%s", key, value);
 	return 0;
 }
 

@@ -74,6 +74,13 @@ size_t ferry_strv_len(char *const *v);
 void ferry_strv_append(char ***v, const char *s);
 
 /* Reads a whole file (at most max bytes; larger is an error naming the file). */
+/* Run fn(arg) in a forked child (to change namespaces or cgroups without
+ * touching the caller) and wait: its non-negative result, or -1 with its
+ * error (or "WHAT: the helper died"). */
+int ferry_in_child(int (*fn)(void *arg, ferry_error_t *err), void *arg, const char *what, ferry_error_t *err);
+/* Write VALUE to the sysctl KEY (dotted) through /proc/sys, which follows
+ * the caller's namespaces. */
+int ferry_sysctl_set(const char *key, const char *value, ferry_error_t *err);
 int ferry_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len, ferry_error_t *err);
 int ferry_read_file(const char *path, size_t max, char **out, size_t *len, ferry_error_t *err);
 /* Writes data to dir/name through a temporary file and rename(): readers

@@ -180,6 +180,113 @@ counter_above() {
 	assert_no_leftovers "$ID2"
 }
 
+# in_netns ID CMD...: CMD in the network namespace of container ID's init
+in_netns() {
+	local pid
+	pid=$(ferry state "$1" | jq -r .pid)
+	nsenter -t "$pid" -n "${@:2}"
+}
+
+@test "the container's own network namespace: left out of the image when it holds only lo; lo is up again after restore, with a server on 127.0.0.1 and the config's net sysctl" {
+	port=$((20000 + RANDOM % 20000))
+	mkdir -p "$BUNDLE/www"
+	echo "inside" >"$BUNDLE/www/index.html"
+	ARGS="[\"/usr/sbin/httpd\",\"-f\",\"-p\",\"127.0.0.1:$port\",\"-h\",\"/www\"]" make_bundle "
+		.linux.sysctl = {\"net.ipv4.ip_unprivileged_port_start\": \"99\"} |
+		.mounts += [{\"destination\": \"/www\", \"type\": \"bind\", \"source\": \"$BUNDLE/www\", \"options\": [\"rbind\",\"ro\"]}]"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	run wait_for in_netns "$ID" curl -sf "http://127.0.0.1:$port/"
+	[ "$output" = inside ]
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	# nothing of the namespace in the image, and CRIU ran no ip/iptables
+	! ls "$IMG"/cp/netdev-*.img
+	! grep -q "iptables-save\|ip addr save" "$IMG/cp/dump.log"
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	! grep -q "iptables-restore\|ip addr restore" "$IMG/cp/restore.log"
+	run in_netns "$ID2" ip -br addr show lo
+	[[ "$output" == *UNKNOWN*127.0.0.1/8*::1/128* ]]
+	[ "$(in_netns "$ID2" cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 99 ]
+	# the restored listening socket answers in the new namespace
+	run wait_for in_netns "$ID2" curl -sf "http://127.0.0.1:$port/"
+	[ "$output" = inside ]
+	# a namespace of its own, not the host's
+	[ "$(readlink "/proc/$(ferry state "$ID2" | jq -r .pid)/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+}
+
+@test "a network namespace the container could configure is dumped whole; --empty-ns network leaves it out on either side" {
+	# CAP_NET_ADMIN in the bounding set: the tree may have added an address
+	ARGS='["sh","-c","ip addr add 10.9.8.7/32 dev lo && touch /tmp/ok && exec sleep 1000"]' make_bundle '
+		.process.capabilities.bounding += ["CAP_NET_ADMIN"] |
+		.process.capabilities.effective += ["CAP_NET_ADMIN"] |
+		.process.capabilities.permitted += ["CAP_NET_ADMIN"] |
+		.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid","nodev"]}]'
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for ferry exec "$ID" test -e /tmp/ok
+	ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
+	ls "$IMG"/cp/netdev-*.img
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	run in_netns "$ID2" ip -br addr show lo
+	[[ "$output" == *10.9.8.7/32* ]]
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+	# restore --empty-ns network: a fresh namespace (lo up) from that image
+	ferry restore -d --empty-ns network -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	run in_netns "$ID2" ip -br addr show lo
+	[[ "$output" == *127.0.0.1/8* ]]
+	[[ "$output" != *10.9.8.7* ]]
+	ferry delete -f "$ID2"
+	assert_no_leftovers "$ID2"
+	# checkpoint --empty-ns network: left out of the image even so
+	ferry checkpoint --empty-ns network --image-path "$IMG/cp2" "$ID"
+	! ls "$IMG"/cp2/netdev-*.img
+	assert_no_leftovers "$ID"
+	# only a network namespace can be left empty
+	run ferry checkpoint --empty-ns ipc --image-path "$IMG/cp3" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'--empty-ns "ipc": only "network"'* ]]
+	run ferry restore --empty-ns mount -b "$BUNDLE" --image-path "$IMG/cp2" "$ID2"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'--empty-ns "mount": only "network"'* ]]
+	assert_no_leftovers "$ID2"
+}
+
+@test "a network namespace joined by path (Podman's) is external: the restore joins the restoring config's" {
+	ns=ferry-cr-$$
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" addr add 10.9.8.6/32 dev lo
+	port=$((20000 + RANDOM % 20000))
+	mkdir -p "$BUNDLE/www"
+	echo "joined" >"$BUNDLE/www/index.html"
+	ARGS="[\"/usr/sbin/httpd\",\"-f\",\"-p\",\"10.9.8.6:$port\",\"-h\",\"/www\"]" make_bundle "
+		(.linux.namespaces[] | select(.type == \"network\") | .path) = \"/run/netns/$ns\" |
+		.mounts += [{\"destination\": \"/www\", \"type\": \"bind\", \"source\": \"$BUNDLE/www\", \"options\": [\"rbind\",\"ro\"]}]"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	run wait_for ip netns exec "$ns" curl -sf "http://10.9.8.6:$port/"
+	[ "$output" = joined ]
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	! ls "$IMG"/cp/netdev-*.img
+	# the restoring config names a namespace that is not there: said, nothing left
+	jq '(.linux.namespaces[] | select(.type == "network") | .path) = "/run/netns/nosuch-ferry"' \
+		"$BUNDLE/config.json" >"$IMG/config.json"
+	cp "$BUNDLE/config.json" "$IMG/config.orig"
+	cp "$IMG/config.json" "$BUNDLE/config.json"
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"network namespace /run/netns/nosuch-ferry"* ]]
+	assert_no_leftovers "$ID2"
+	cp "$IMG/config.orig" "$BUNDLE/config.json"
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	[ "$(readlink "/proc/$(ferry state "$ID2" | jq -r .pid)/ns/net")" = "$(ip netns exec "$ns" readlink /proc/self/ns/net)" ]
+	run wait_for ip netns exec "$ns" curl -sf "http://10.9.8.6:$port/"
+	[ "$output" = joined ]
+	ferry delete -f "$ID2"
+	ip netns del "$ns"
+	assert_no_leftovers "$ID2"
+}
+
 @test "checkpoint --leave-running keeps the container running" {
 	counter_bundle
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
@@ -190,6 +297,15 @@ counter_above() {
 	[[ "$output" == *"pages written:"* ]]
 	[ -s "$IMG/cp/inventory.img" ]
 	is_status "$ID" running
+	# ferry froze the cgroup before CRIU (CRIU found it FROZEN: no
+	# 100 ms FREEZING retry), and the image still records the running
+	# container's freezer as THAWED
+	if [ -d /sys/fs/cgroup/freezer ]; then
+		grep -q "freezer.state=FROZEN" "$IMG/cp/dump.log"
+		! grep -q "freezer.state=FREEZING" "$IMG/cp/dump.log"
+		LC_ALL=C grep -q -a "freezer.state..THAWED" "$IMG/cp/cgroup.img"
+		! LC_ALL=C grep -q -a "freezer.state..FROZEN" "$IMG/cp/cgroup.img"
+	fi
 	v=$(counter_of "$ID")
 	wait_for counter_above "$ID" "$v"
 	ferry delete -f "$ID"
@@ -392,6 +508,7 @@ sum_ok() {
 		full) [ "$limit" = 67108864 ] ;;
 		*) [ "$limit" = 100663296 ] ;;
 		esac
+		is_status "$ID2-$mode" running
 		before=$(counter_of "$ID2-$mode")
 		wait_for counter_above "$ID2-$mode" "$before"
 		ferry delete -f "$ID2-$mode"

@@ -42,6 +42,31 @@ teardown() { common_teardown; }
 	ferry delete -f "$ID"
 }
 
+@test "a network namespace of the container's own has lo up (127.0.0.1 and ::1), as with runc and crun" {
+	ARGS='["sh","-c","ip -br addr show lo; exec sleep 1000"]' make_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >"$BUNDLE/out" 2>&1
+	pid=$(ferry state "$ID" | jq -r .pid)
+	run nsenter -t "$pid" -n ip -br addr show lo
+	[[ "$output" == *UNKNOWN*127.0.0.1/8*::1/128* ]]
+	[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+	# a server on 127.0.0.1 inside is reachable inside
+	run ferry exec "$ID" sh -c 'nc -l -p 5599 -e echo hi & sleep 0.3; nc 127.0.0.1 5599 </dev/null'
+	[ "$output" = hi ]
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "ferry check says whether CRIU can keep its kernel probes (/run on a tmpfs) and how to fix it" {
+	run "$FERRY" check
+	line=$(grep "criu kdat cache" <<<"$output")
+	if [ "$(stat -f -c %T /run)" = tmpfs ]; then
+		[[ "$line" == ok* ]]
+	else
+		[[ "$line" == no*"/run is not a tmpfs"* ]]
+		[[ "$output" == *"fix: mount a tmpfs on /run"* ]]
+	fi
+}
+
 @test "hostname, env, cwd, uid/gid and additional gids are applied" {
 	ARGS='["sh","-c","hostname; echo $FOO; pwd; id -u; id -g; id -G"]' make_bundle '
 		.hostname = "box1" | .process.env += ["FOO=bar"] | .process.cwd = "/tmp" |
