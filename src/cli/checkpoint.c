@@ -54,11 +54,6 @@ parse_empty_ns(const char *verb, const char *arg, bool *empty_net, ferry_error_t
 			       "every other namespace from the image)", verb, arg);
 }
 
-static int
-unsupported(const char *verb, const char *opt, ferry_error_t *err)
-{
-	return ferry_error_set(err, ENOTSUP, "%s: --%s is not supported yet", verb, opt);
-}
 
 int
 ferry_cmd_checkpoint(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
@@ -206,8 +201,22 @@ ferry_cmd_restore(ferry_ctx_t *ctx, int argc, char **argv, ferry_error_t *err)
 			break;
 		case OPT_LAZY_PAGES: o.lazy_pages = true; break;
 		case OPT_NO_SUBREAPER: o.no_subreaper = true; break;
-		case OPT_LSM_PROFILE: return unsupported("restore", "lsm-profile", err);
-		case OPT_LSM_MOUNT_CONTEXT: return unsupported("restore", "lsm-mount-context", err);
+		case OPT_LSM_PROFILE:
+			/* CRIU's form: the LSM, a colon, its profile or context */
+			if (strncmp(optarg, "apparmor:", 9) != 0 && strncmp(optarg, "selinux:", 8) != 0)
+				return ferry_error_set(err, EINVAL,
+						       "restore: --lsm-profile \"%s\": expected apparmor:PROFILE or "
+						       "selinux:CONTEXT", optarg);
+			if (strchr(optarg, ':')[1] == '\0')
+				return ferry_error_set(err, EINVAL, "restore: --lsm-profile \"%s\": the %s is empty",
+						       optarg, optarg[0] == 'a' ? "profile" : "context");
+			o.lsm_profile = optarg;
+			break;
+		case OPT_LSM_MOUNT_CONTEXT:
+			if (*optarg == '\0')
+				return ferry_error_set(err, EINVAL, "restore: --lsm-mount-context is empty");
+			o.lsm_mount_context = optarg;
+			break;
 		default: return -1;
 		}
 	}

@@ -87,6 +87,10 @@ struct ferry_restore_opts {
 	/* --empty-ns network: a new, empty network namespace (lo up) even if
 	 * the image holds one */
 	bool empty_net;
+	/* runc's --lsm-profile TYPE:NAME (apparmor or selinux) and
+	 * --lsm-mount-context: handed to CRIU as they are */
+	const char *lsm_profile;
+	const char *lsm_mount_context;
 	/* UNSET: CRIU leaves cgroups to ferry (the tree lands in the
 	 * container's new cgroup).  Else CRIU restores the image's cgroups
 	 * under the container's cgroup with that mode, as with runc. */

@@ -742,6 +742,8 @@ rr_images(struct rr *r, ferry_error_t *err)
 	c->shell_job = o->shell_job;
 	c->file_locks = o->file_locks;
 	c->auto_dedup = o->auto_dedup;
+	c->lsm_profile = o->lsm_profile;
+	c->lsm_mount_context = o->lsm_mount_context;
 	/* Memory comes from a `criu lazy-pages` daemon, found through its
 	 * socket in the work directory; page faults are served over
 	 * userfaultfd after the tree runs. */
