@@ -161,9 +161,41 @@ static struct {
 	bool valid;
 } version_memo;
 
-static int
-criu_version_cached(const char *path, struct ferry_criu_version *v, ferry_error_t *err)
+/* The same fact kept across commands, in the state root: the binary's
+ * identity and path on one line, its version on the next.  Only ever a
+ * shortcut: any mismatch or error asks CRIU again. */
+#define VERSION_CACHE ".criu-version"
+
+static void
+identity_line(char *buf, size_t len, const struct stat *sb, const char *path)
 {
+	snprintf(buf, len, "%llu %llu %lld %lld %ld %s\n", (unsigned long long) sb->st_dev,
+		 (unsigned long long) sb->st_ino, (long long) sb->st_size, (long long) sb->st_mtim.tv_sec,
+		 sb->st_mtim.tv_nsec, path);
+}
+
+static bool
+version_from_cache(int root_fd, const char *identity, struct ferry_criu_version *v)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	size_t len = 0, n = strlen(identity);
+	struct ferry_criu_version got = { 0 };
+
+	if (root_fd < 0 || ferry_read_file_at(root_fd, VERSION_CACHE, PATH_MAX + 256, &text, &len, &e) < 0)
+		return false;
+	if (len <= n || strncmp(text, identity, n) != 0 ||
+	    sscanf(text + n, "%d.%d.%d", &got.major, &got.minor, &got.sublevel) != 3)
+		return false;
+	*v = got;
+	return true;
+}
+
+static int
+criu_version_cached(const ferry_ctx_t *ctx, const char *path, struct ferry_criu_version *v, ferry_error_t *err)
+{
+	_cleanup_close_ int root_fd = -1;
+	char identity[PATH_MAX + 128];
 	struct stat sb;
 
 	if (stat(path, &sb) == 0 && version_memo.valid && version_memo.dev == sb.st_dev &&
@@ -172,16 +204,27 @@ criu_version_cached(const char *path, struct ferry_criu_version *v, ferry_error_
 		*v = version_memo.v;
 		return 0;
 	}
-	if (ferry_criu_get_version(path, v, err) < 0)
-		return -1;
-	if (stat(path, &sb) == 0) {
-		version_memo.dev = sb.st_dev;
-		version_memo.ino = sb.st_ino;
-		version_memo.size = sb.st_size;
-		version_memo.mtime = sb.st_mtim;
-		version_memo.v = *v;
-		version_memo.valid = true;
+	if (stat(path, &sb) < 0)
+		return ferry_criu_get_version(path, v, err);
+	identity_line(identity, sizeof(identity), &sb, path);
+	if (ctx && ctx->state_root)
+		root_fd = open(ctx->state_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!version_from_cache(root_fd, identity, v)) {
+		_cleanup_free_ char *text = NULL;
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+		if (ferry_criu_get_version(path, v, err) < 0)
+			return -1;
+		text = xasprintf("%s%d.%d.%d\n", identity, v->major, v->minor, v->sublevel);
+		if (root_fd >= 0 && ferry_write_file_replace_at(root_fd, VERSION_CACHE, text, strlen(text), 0600, &e) < 0)
+			pr_debug("cannot keep CRIU's version in %s: %s", ctx->state_root, e.msg);
 	}
+	version_memo.dev = sb.st_dev;
+	version_memo.ino = sb.st_ino;
+	version_memo.size = sb.st_size;
+	version_memo.mtime = sb.st_mtim;
+	version_memo.v = *v;
+	version_memo.valid = true;
 	return 0;
 }
 
@@ -193,7 +236,7 @@ ferry_criu_require(const ferry_ctx_t *ctx, char **path, struct ferry_criu_versio
 
 	if (ferry_criu_locate(ctx, &p, err) < 0)
 		return -1;
-	if (criu_version_cached(p, v, err) < 0)
+	if (criu_version_cached(ctx, p, v, err) < 0)
 		return -1;
 	ferry_kernel_version(&kmaj, &kmin);
 	/* CRIU before 4.2 cannot dump TCP sockets on 6.16+ (the kernel

@@ -1054,21 +1054,23 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 	c.child = run.pid;
 	c.errfd = errfd = run.errfd;
 	sk = run.sk;
-	if (o->spawned)
-		o->spawned(c.child, o->notify_data);
-	build_request(ai, o, c.log_dir_fd >= 0 ? c.log_file : NULL, &b);
-	ret = send_req(sk, &b.req, err);
-	req_build_free(&b);
-	if (ret < 0 && peer_gone(err)) {
-		/* CRIU died before reading the request: converse() reads
-		 * the EOF and reports how it ended, with its log. */
-		ferry_error_clear(err);
-		ret = 0;
+	if (o->spawned && o->spawned(c.child, o->spawned_data, err) < 0) {
+		ret = -1;
+	} else {
+		build_request(ai, o, c.log_dir_fd >= 0 ? c.log_file : NULL, &b);
+		ret = send_req(sk, &b.req, err);
+		req_build_free(&b);
+		if (ret < 0 && peer_gone(err)) {
+			/* CRIU died before reading the request: converse() reads
+			 * the EOF and reports how it ended, with its log. */
+			ferry_error_clear(err);
+			ret = 0;
+		}
+		if (ret < 0)
+			ferry_error_prefix(err, "criu %s", ai->name);
+		else
+			ret = converse(&c, sk, err);
 	}
-	if (ret < 0)
-		ferry_error_prefix(err, "criu %s", ai->name);
-	else
-		ret = converse(&c, sk, err);
 	/* Hang up before waiting: a CRIU still waiting for a request or an
 	 * answer (after an error on this side) then sees EOF and exits. */
 	ferry_closep(&sk);

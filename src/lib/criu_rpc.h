@@ -225,9 +225,12 @@ struct ferry_criu_opts {
 
 	ferry_criu_notify_fn notify;
 	void *notify_data;
-	/* Called with CRIU's pid right after it is forked (notify_data as
-	 * data): `ferry migrate` tells its guardian which process to wait for. */
-	void (*spawned)(pid_t pid, void *data);
+	/* Called with CRIU's pid right after it is forked, before the request
+	 * is sent: `ferry migrate` tells its guardian which process to wait
+	 * for; a restore moves CRIU into the container's cgroup while CRIU
+	 * still loads.  Failing hangs up on CRIU, which then exits. */
+	int (*spawned)(pid_t pid, void *data, ferry_error_t *err);
+	void *spawned_data;
 	/* A `criu swrk` started ahead (ferry_criu_swrk_start): used instead
 	 * of a fresh one when the request fits it (every inherited fd is its
 	 * /dev/null, no ps_fd), else stopped and a fresh one started. */

@@ -822,8 +822,8 @@ struct tune_data {
 	struct mig *m;
 };
 
-static void
-criu_spawned(pid_t pid, void *data)
+static int
+criu_spawned(pid_t pid, void *data, ferry_error_t *err)
 {
 	struct mig *m = data;
 	ferry_guard_note(m->guard, FERRY_GUARD_CRIU, (uint64_t) pid);
@@ -832,10 +832,12 @@ criu_spawned(pid_t pid, void *data)
 	 * notification), and only then does the relay see the end and send
 	 * TLS's goodbye, which the destination waits for before it restores.
 	 * Kept open, that wait ran into its 3 s bound. */
+	(void) err;
 	if (m->ps_fd >= 0) {
 		close(m->ps_fd);
 		m->ps_fd = -1;
 	}
+	return 0;
 }
 
 static void
@@ -849,6 +851,7 @@ tune_dump(struct ferry_criu_opts *c, void *data)
 	c->notify = on_notify;
 	c->notify_data = m;
 	c->spawned = criu_spawned;
+	c->spawned_data = m;
 	/* Connections may be mid-handshake while frozen: their peers retry
 	 * the SYN and reach the restored listener. */
 	c->tcp_skip_in_flight = true;

@@ -294,14 +294,29 @@ struct criu_in_cgroup {
 	const struct ferry_criu_opts *copts;
 };
 
+/* CRIU goes into the cgroup, not us: the move waits for an RCU grace
+ * period on cgroup v1 (about 10 ms), which so overlaps CRIU's exec and
+ * loading; it is done before the request, so before CRIU forks the tree. */
+static int
+enter_cgroup(pid_t pid, void *data, ferry_error_t *err)
+{
+	return ferry_cgroup_enter(data, pid, err);
+}
+
 static int
 criu_in_cgroup(void *arg, ferry_error_t *err)
 {
 	struct criu_in_cgroup *a = arg;
 	struct ferry_criu_result res = { 0 };
+	struct ferry_criu_opts c = *a->copts;
 
-	if ((a->cg && ferry_cgroup_enter(a->cg, getpid(), err) < 0) ||
-	    ferry_criu_rpc(FERRY_CRIU_RESTORE, a->copts, &res, err) < 0)
+	if (a->cg && c.spawned == NULL) {
+		c.spawned = enter_cgroup;
+		c.spawned_data = a->cg;
+	} else if (a->cg && ferry_cgroup_enter(a->cg, getpid(), err) < 0) {
+		return -1;
+	}
+	if (ferry_criu_rpc(FERRY_CRIU_RESTORE, &c, &res, err) < 0)
 		return -1;
 	return res.pid;
 }

@@ -316,6 +316,30 @@ in_netns() {
 	assert_no_leftovers "$ID2"
 }
 
+@test "CRIU's version is kept in the state root with the binary's identity: used while it matches, asked again when the binary changes" {
+	criu=${FERRY_CRIU:-/opt/ferry/criu/usr/sbin/criu}
+	cp "$criu" "$IMG/criu"
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	ferry --criu "$IMG/criu" checkpoint --leave-running --image-path "$IMG/cp1" "$ID"
+	line=$(sed -n 1p "$FERRY_ROOT/.criu-version")
+	[[ "$line" == "$(stat -c '%d %i %s %Y' "$IMG/criu") "*" $IMG/criu" ]]
+	[[ "$(sed -n 2p "$FERRY_ROOT/.criu-version")" == 4.* ]]
+	# the kept answer is what ferry goes by (here made to say too old) ...
+	sed -i '2s/.*/3.17.0/' "$FERRY_ROOT/.criu-version"
+	run ferry --criu "$IMG/criu" checkpoint --leave-running --image-path "$IMG/cp2" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is version 3.17, too old"* ]]
+	# ... until the binary changes: then CRIU is asked again
+	touch "$IMG/criu"
+	ferry --criu "$IMG/criu" checkpoint --leave-running --image-path "$IMG/cp3" "$ID"
+	[[ "$(sed -n 2p "$FERRY_ROOT/.criu-version")" == 4.* ]]
+	# not a container
+	[[ "$(ferry list -q)" == "$ID" ]]
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
 @test "checkpoint --leave-running keeps the container running" {
 	counter_bundle
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1

@@ -427,6 +427,36 @@ test_version(void)
 	ok(res.features.pidfd_store, "pidfd_store is supported on this kernel");
 }
 
+static int
+spawned_cb(pid_t pid, void *data, ferry_error_t *err)
+{
+	pid_t *seen = data;
+
+	*seen = pid;
+	if (kill(pid, 0) < 0)
+		return ferry_error_sys(err, "CRIU %d is not there", (int) pid);
+	return ferry_error_set(err, EPERM, "spawned says no");
+}
+
+/* A spawned callback sees the live CRIU before the request; its failure
+ * is the call's, and CRIU is hung up on and reaped. */
+static void
+test_spawned_fails(void)
+{
+	_cleanup_error_ ferry_error_t err = FERRY_ERROR_INIT;
+	struct ferry_criu_opts o = FERRY_CRIU_OPTS_INIT;
+	_cleanup_criu_result_ struct ferry_criu_result res = { 0 };
+	pid_t seen = -1;
+
+	o.criu_path = criu_path;
+	o.spawned = spawned_cb;
+	o.spawned_data = &seen;
+	ok(ferry_criu_rpc(FERRY_CRIU_FEATURE_CHECK, &o, &res, &err) < 0 && err.msg && strstr(err.msg, "spawned says no"),
+	   "a failing spawned callback fails the call (%s)", err.msg ? err.msg : "no error");
+	ok(seen > 0, "the callback saw CRIU's pid (%d)", (int) seen);
+	ok(seen > 0 && kill(seen, 0) < 0 && errno == ESRCH, "CRIU exited and was reaped");
+}
+
 static void
 test_check(void)
 {
@@ -1204,6 +1234,7 @@ main(void)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	test_version();
 	test_check();
+	test_spawned_fails();
 	test_cpuinfo();
 	test_dump_restore();
 	test_dump_failures();
