@@ -996,6 +996,15 @@ dump(struct mig *m, ferry_error_t *err)
 	return ret;
 }
 
+/* CRIU's frozen time is meaningless when it neither froze nor thawed
+ * (ferry froze it, the lazy dump ends by killing: the start it subtracts
+ * was never taken): only a value shorter than the whole run is shown. */
+static bool
+criu_frozen_plausible(const struct mig *m)
+{
+	return m->dump_stats.frozen_time && m->dump_stats.frozen_time / 1e6 < m->t_end - m->t0;
+}
+
 static void
 report_text(struct mig *m, int ok, const ferry_error_t *err)
 {
@@ -1015,9 +1024,7 @@ report_text(struct mig *m, int ok, const ferry_error_t *err)
 	if (m->committed)
 		fprintf(out, "  downtime      %8.1f ms (freeze to the destination owning the container and its IPs)\n",
 			downtime);
-	/* CRIU's frozen time is meaningless when it neither froze nor thawed
-	 * (ferry froze it, the lazy dump ends by killing): only if plausible. */
-	if (m->dump_stats.frozen_time && m->dump_stats.frozen_time / 1e6 < m->t_end - m->t0)
+	if (criu_frozen_plausible(m))
 		fprintf(out, "  criu          freezing %.1f ms, frozen %.1f ms, memdump %.1f ms, memwrite %.1f ms\n",
 			m->dump_stats.freezing_time / 1000.0, m->dump_stats.frozen_time / 1000.0,
 			m->dump_stats.memdump_time / 1000.0, m->dump_stats.memwrite_time / 1000.0);
@@ -1051,11 +1058,12 @@ report(struct mig *m, int ok, const ferry_error_t *err)
 		json_array_append_new(ph, json_pack("{s:s, s:f}", "phase", p->name, "ms",
 						    ((p->end ? p->end : m->t_end) - p->start) * 1000.0));
 	}
-	r = json_pack("{s:s, s:s, s:s, s:s, s:o, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "result",
+	r = json_pack("{s:s, s:s, s:s, s:s, s:o, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "result",
 		      ok == 0 ? "ok" : (m->uncertain ? "uncertain" : "rolled-back"), "id", m->o->id, "mode",
 		      ferry_migrate_mode_name(m->mode), "why", m->mode_why, "phases", ph, "downtime_ms",
 		      m->committed ? (m->t_committed - m->t_freeze) * 1000.0 : 0.0, "frozen_criu_us",
-		      (json_int_t) m->dump_stats.frozen_time, "rootfs_bytes", (json_int_t) m->presync.bytes,
+		      criu_frozen_plausible(m) ? json_integer((json_int_t) m->dump_stats.frozen_time) : json_null(),
+		      "rootfs_bytes", (json_int_t) m->presync.bytes,
 		      "images_bytes", (json_int_t) m->images.bytes, "final_sync_bytes", (json_int_t) m->final_sync.bytes,
 		      "pages", (json_int_t) (m->dump_stats.pages_written + m->dump_stats.pages_lazy), "page_bytes", (json_int_t) m->page_bytes, "restore_ms",
 		      (json_int_t) m->restore_ms, "postcopy_ms", (json_int_t) m->postcopy_ms, "ip_ms",
