@@ -172,6 +172,24 @@ spec_has_device(const ferry_spec_t *spec, const char *path)
 	return false;
 }
 
+bool
+ferry_devices_made(const ferry_spec_t *spec, mode_t type, dev_t dev)
+{
+	if (type == S_IFCHR)
+		for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++)
+			if (dev == makedev(default_devices[i].major, default_devices[i].minor))
+				return true;
+	for (size_t i = 0; spec && i < spec->linux_.n_devices; i++) {
+		const struct ferry_device *d = &spec->linux_.devices[i];
+		mode_t t = d->type == 'b' ? S_IFBLK : d->type == 'c' || d->type == 'u' ? S_IFCHR : 0;
+
+		if (t == type && d->major >= 0 && d->minor >= 0 && d->major <= 0xfff && d->minor <= 0xfffff &&
+		    dev == makedev((unsigned int) d->major, (unsigned int) d->minor))
+			return true;
+	}
+	return false;
+}
+
 static int
 make_links(const struct ferry_rootfs_ctx *c, ferry_error_t *err)
 {

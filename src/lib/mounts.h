@@ -79,5 +79,8 @@ int ferry_mounts_apply(const struct ferry_rootfs_ctx *c, const struct ferry_moun
 
 /* devices.c: the default devices and links, then linux.devices. */
 int ferry_devices_create(const struct ferry_rootfs_ctx *c, ferry_error_t *err);
+/* A node of this type (S_IFCHR or S_IFBLK) and number is one create makes
+ * for spec: a default device or one of linux.devices. */
+bool ferry_devices_made(const ferry_spec_t *spec, mode_t type, dev_t dev);
 
 #endif

@@ -6,13 +6,20 @@
  * The archive ("ferry-tmpfs-N.img"), all numbers little-endian:
  *   "FERRYTMPFS1\n"
  *   records, each: u8 type ('d' directory, 'f' file, 'l' symlink,
- *     'E' the end), then (not for 'E') u32 st_mode, u32 uid, u32 gid,
- *     i64 mtime seconds, u32 mtime nanoseconds, u16 path length, the path
- *     (relative; empty for the root directory itself), then
+ *     'c' character device, 'b' block device, 'E' the end), then (not for
+ *     'E') u32 st_mode, u32 uid, u32 gid, i64 mtime seconds, u32 mtime
+ *     nanoseconds, u16 path length, the path (relative; empty for the root
+ *     directory itself), then
  *       'f': u64 size, u32 extents, each u64 offset, u64 length and that
  *            many bytes (holes stay holes);
- *       'l': u16 target length, the target.
+ *       'l': u16 target length, the target;
+ *       'c', 'b': u32 major, u32 minor.
  * A directory comes before what it holds.
+ *
+ * Device nodes (a /dev tmpfs) are carried only when each is one the
+ * config's create makes (devices.c: the defaults and linux.devices), and
+ * the restoring side makes only those its own config names: a source
+ * cannot plant /dev/mem in a container's /dev.
  *
  * The images come from the source host, so the reader treats them as
  * hostile, as xfer.c does a manifest: paths are checked lexically and
@@ -36,10 +43,12 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "tmpfs: "
 #include "log.h"
+#include "mounts.h"
 #include "tmpfs_carry.h"
 #include "util.h"
 #include "xfer.h"
@@ -180,13 +189,33 @@ kind_of(mode_t m)
 	return S_ISSOCK(m) ? "a socket" : S_ISFIFO(m) ? "a fifo" : S_ISCHR(m) || S_ISBLK(m) ? "a device node" : "a special file";
 }
 
+/* A device node carry may take (checking, before the dump): one create
+ * makes for spec, and not a mount point (a host node bound in). */
+static int
+device_ok(int dfd, const char *name, const struct stat *st, const ferry_spec_t *spec, const char *path,
+	  ferry_error_t *err)
+{
+	struct statx sx;
+
+	if (!ferry_devices_made(spec, st->st_mode & S_IFMT, st->st_rdev))
+		return ferry_error_set(err, ENOTSUP, "%s is device %u:%u, which the config does not make: only CRIU "
+				       "carries that", path, major(st->st_rdev), minor(st->st_rdev));
+	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0)
+		return ferry_error_sys(err, "%s", path);
+	if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return ferry_error_set(err, ENOTSUP, "%s is a device bound from the host: only CRIU carries that",
+				       path);
+	return 0;
+}
+
 /*
  * One directory (open in dfd, at rel), depth-first.  w NULL: only checks
- * that everything can be carried.  A directory on another device is a
- * mount point: kept as an empty directory, not entered.
+ * that everything can be carried (device nodes: only those create makes
+ * for spec; NULL, none).  A directory on another device is a mount point:
+ * kept as an empty directory, not entered.
  */
 static int
-walk(struct wbuf *w, int dfd, const char *rel, dev_t dev, int depth, ferry_error_t *err)
+walk(struct wbuf *w, int dfd, const char *rel, dev_t dev, int depth, const ferry_spec_t *spec, ferry_error_t *err)
 {
 	_cleanup_closedir_ DIR *dir = NULL;
 	struct dirent *de;
@@ -218,7 +247,7 @@ walk(struct wbuf *w, int dfd, const char *rel, dev_t dev, int depth, ferry_error
 			cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (cfd < 0)
 				return ferry_error_sys(err, "%s", path);
-			if (walk(w, cfd, path, dev, depth + 1, err) < 0)
+			if (walk(w, cfd, path, dev, depth + 1, spec, err) < 0)
 				return -1;
 		} else if (S_ISREG(st.st_mode)) {
 			_cleanup_close_ int ffd = -1;
@@ -244,6 +273,15 @@ walk(struct wbuf *w, int dfd, const char *rel, dev_t dev, int depth, ferry_error
 			if (w_head(w, 'l', &st, path, err) < 0 || w_u(w, (uint64_t) n, 2, err) < 0 ||
 			    w_put(w, target, (size_t) n, err) < 0)
 				return -1;
+		} else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && (w || spec)) {
+			if (w == NULL) {
+				if (device_ok(dfd, de->d_name, &st, spec, path, err) < 0)
+					return -1;
+				continue;
+			}
+			if (w_head(w, S_ISCHR(st.st_mode) ? 'c' : 'b', &st, path, err) < 0 ||
+			    w_u(w, major(st.st_rdev), 4, err) < 0 || w_u(w, minor(st.st_rdev), 4, err) < 0)
+				return -1;
 		} else {
 			return ferry_error_set(err, ENOTSUP, "%s is %s: only CRIU carries that", path,
 					       kind_of(st.st_mode));
@@ -268,7 +306,7 @@ ferry_tmpfs_archive(int dir_fd, int out_fd, ferry_error_t *err)
 		goto out;
 	}
 	if (w_put(w, MAGIC, MAGIC_LEN, err) < 0 || w_head(w, 'd', &st, "", err) < 0 ||
-	    walk(w, dir_fd, "", st.st_dev, 0, err) < 0 || w_put(w, &end, 1, err) < 0 || w_flush(w, err) < 0)
+	    walk(w, dir_fd, "", st.st_dev, 0, NULL, err) < 0 || w_put(w, &end, 1, err) < 0 || w_flush(w, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -454,7 +492,7 @@ out:
 }
 
 int
-ferry_tmpfs_extract(int in_fd, int root_fd, ferry_error_t *err)
+ferry_tmpfs_extract(int in_fd, int root_fd, const ferry_spec_t *spec, ferry_error_t *err)
 {
 	struct rbuf *r = xmalloc0(sizeof(*r));
 	struct dir_time *dirs = NULL;
@@ -482,7 +520,7 @@ ferry_tmpfs_extract(int in_fd, int root_fd, ferry_error_t *err)
 			goto out;
 		if (type == 'E')
 			break;
-		if (type != 'd' && type != 'f' && type != 'l') {
+		if (type != 'd' && type != 'f' && type != 'l' && type != 'c' && type != 'b') {
 			ferry_error_set(err, EBADMSG, "archive: unknown record type 0x%02x", (unsigned char) type);
 			goto out;
 		}
@@ -491,7 +529,8 @@ ferry_tmpfs_extract(int in_fd, int root_fd, ferry_error_t *err)
 			goto out;
 		if (nsec > 999999999 || sec > (uint64_t) INT64_MAX || uid == (uint32_t) -1 || gid == (uint32_t) -1 ||
 		    (type == 'd' && !S_ISDIR(mode)) || (type == 'f' && !S_ISREG(mode)) ||
-		    (type == 'l' && !S_ISLNK(mode))) {
+		    (type == 'l' && !S_ISLNK(mode)) || (type == 'c' && !S_ISCHR(mode)) ||
+		    (type == 'b' && !S_ISBLK(mode))) {
 			ferry_error_set(err, EBADMSG, "archive: %s: bad mode, owner or time", path[0] ? path : ".");
 			goto out;
 		}
@@ -533,6 +572,25 @@ ferry_tmpfs_extract(int in_fd, int root_fd, ferry_error_t *err)
 			dirs[n_dirs++] = (struct dir_time){ xstrdup(path), mt };
 		} else if (type == 'f') {
 			if (r_file(r, pfd, name, path, (mode_t) mode, (uid_t) uid, (gid_t) gid, &mt, err) < 0)
+				goto out;
+		} else if (type == 'c' || type == 'b') {
+			uint64_t maj, min;
+			dev_t rdev;
+
+			if (r_u(r, &maj, 4, err) < 0 || r_u(r, &min, 4, err) < 0)
+				goto out;
+			rdev = makedev((unsigned int) maj, (unsigned int) min);
+			if (maj > 0xfff || min > 0xfffff || !ferry_devices_made(spec, (mode_t) mode & S_IFMT, rdev)) {
+				ferry_error_set(err, EPERM, "archive: %s: device %" PRIu64 ":%" PRIu64
+						" is not one the config makes", path, maj, min);
+				goto out;
+			}
+			if (mknodat(pfd, name, ((mode_t) mode & S_IFMT) | 0600, rdev) < 0) {
+				ferry_error_sys(err, "archive: %s", path);
+				goto out;
+			}
+			if (set_owner_mode_times(pfd, name, AT_SYMLINK_NOFOLLOW, true, (mode_t) mode, (uid_t) uid,
+						 (gid_t) gid, &mt, path, err) < 0)
 				goto out;
 		} else {
 			if (r_str(r, &target, err) < 0)
@@ -660,15 +718,15 @@ ferry_tmpfs_carry_plan(const ferry_spec_t *spec, pid_t pid, int images_fd, char 
 
 		if (m->bind || m->type == NULL || (strcmp(m->type, "tmpfs") != 0 && strcmp(m->type, "cgroup") != 0))
 			continue;
-		/* /dev holds device nodes and mounts of its own: CRIU's.  A
-		 * mount point given twice: the later one is what is seen. */
-		if (strcmp(m->destination, "/dev") == 0 || strchr(m->destination, '\n') ||
+		/* A mount point given twice: the later one is what is seen.
+		 * /dev is carried too when its nodes are the config's. */
+		if (strchr(m->destination, '\n') ||
 		    spec_tmpfs(spec, m->destination) != m || strv_has(out, m->destination))
 			continue;
 		fd = open_container_tmpfs(croot, m->destination);
 		if (fd < 0 || fstat(fd, &st) < 0)
 			continue;
-		if (walk(NULL, fd, "", st.st_dev, 0, &why) < 0) {
+		if (walk(NULL, fd, "", st.st_dev, 0, spec, &why) < 0) {
 			pr_info("%s stays CRIU's: %s", m->destination, why.msg);
 			continue;
 		}
@@ -814,7 +872,7 @@ ferry_tmpfs_carry_stage(const ferry_spec_t *spec, int images_fd, const char *sta
 			ferry_error_sys(err, "%s", img < 0 ? name : dir);
 			goto fail;
 		}
-		if (ferry_tmpfs_extract(img, rfd, err) < 0) {
+		if (ferry_tmpfs_extract(img, rfd, spec, err) < 0) {
 			ferry_error_prefix(err, "tmpfs %s (%s)", dests[i], name);
 			goto fail;
 		}

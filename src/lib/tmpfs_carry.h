@@ -28,8 +28,9 @@
 
 /*
  * Before the dump, the container running: the config's tmpfs mounts that
- * ferry can carry (not /dev, not one with a socket, fifo or device node in
- * it), recorded in images_fd's index.  *dests gets them (NULL when none).
+ * ferry can carry (not one with a socket or fifo in it, nor a device node
+ * other than those create makes for the config), recorded in images_fd's
+ * index.  *dests gets them (NULL when none).
  */
 int ferry_tmpfs_carry_plan(const ferry_spec_t *spec, pid_t pid, int images_fd, char ***dests, ferry_error_t *err);
 
@@ -49,11 +50,12 @@ int ferry_tmpfs_carry_stage(const ferry_spec_t *spec, int images_fd, const char 
  * them keep the file systems), and the directory with them. */
 void ferry_tmpfs_carry_unstage(const char *stage_dir, char **paths);
 
-/* The archive itself: a tree of directories, regular files (holes kept)
- * and symlinks, with modes, owners and times. */
+/* The archive itself: a tree of directories, regular files (holes kept),
+ * symlinks and device nodes, with modes, owners and times. */
 int ferry_tmpfs_archive(int dir_fd, int out_fd, ferry_error_t *err);
-/* Refuses paths out of root_fd, symlinks on the way, and anything
+/* Refuses paths out of root_fd, symlinks on the way, device nodes that
+ * create would not make for spec (NULL: the default devices only), and anything
  * malformed, naming what is wrong. */
-int ferry_tmpfs_extract(int in_fd, int root_fd, ferry_error_t *err);
+int ferry_tmpfs_extract(int in_fd, int root_fd, const ferry_spec_t *spec, ferry_error_t *err);
 
 #endif

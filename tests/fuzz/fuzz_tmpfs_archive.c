@@ -98,7 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	root = openat(box, "root", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	in = memfd_with(data, size);
-	r = ferry_tmpfs_extract(in, root, &err);
+	r = ferry_tmpfs_extract(in, root, NULL, &err);
 	close(in);
 	only(box, "root");
 	if (r < 0) {
@@ -115,7 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			root2 = openat(box, "again", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			in2 = memfd_with(a1, l1);
-			if (ferry_tmpfs_extract(in2, root2, &err) < 0)
+			if (ferry_tmpfs_extract(in2, root2, NULL, &err) < 0)
 				abort(); /* the writer wrote what the reader refuses */
 			/* The same records, perhaps in another order (readdir's
 			 * order follows creation on tmpfs): the same length. */

@@ -193,10 +193,13 @@ teardown_file() { suite_teardown; }
 	rm -rf "$WORK/big"
 }
 
-@test "tmpfs contents move with the container, carried by ferry (no tar): files, modes, owners, symlinks, a held file" {
-	# a process holding a log open in one tmpfs, a nested tmpfs, odd modes
+@test "tmpfs contents move with the container, carried by ferry (no tar): files, modes, owners, symlinks, a held file, /dev's nodes" {
+	# a process holding a log open in one tmpfs, a nested tmpfs, odd modes,
+	# a device of the config's own in /dev
 	jq '.process.args[2] = "exec 3>>/var/log/httpd/held; " + .process.args[2] + "; :" |
-		.process.args[2] |= sub("sleep 0.05"; "echo $i >&3; sleep 0.05")' "$WORK/web/config.json" >"$WORK/tc.json"
+		.process.args[2] |= sub("sleep 0.05"; "echo $i >&3; sleep 0.05") |
+		.linux.devices += [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 384}]' \
+		"$WORK/web/config.json" >"$WORK/tc.json"
 	rm -rf "$WORK/tc" && mkdir "$WORK/tc" && cp -a "$WORK/web/rootfs" "$WORK/tc/" && mv "$WORK/tc.json" "$WORK/tc/config.json"
 	run_on_a tc "$WORK/tc"
 	fy a exec tc sh -c 'mkdir -p /tmp/d/e && printf "hello\n" >/tmp/d/e/f && chmod 0640 /tmp/d/e/f && chown 7:8 /tmp/d/e/f &&
@@ -228,7 +231,17 @@ teardown_file() { suite_teardown; }
 	# (/tmp, /run/httpd, /var/log/httpd at least; /run is CRIU's)
 	n=$(on b sh -c 'cat /run/ferry-serve/*/work/restore.log' | grep -c 'Will mount .* from /run/ferry/tc/tmpfs/[0-9]* (E)')
 	echo "external tmpfs mounts: $n"
-	[ "$n" -ge 3 ]
+	[ "$n" -ge 4 ]
+	# /dev among them: its nodes are the config's, so ferry made them on b
+	devid=$(on b sh -c 'cat /run/ferry-serve/*/work/restore.log' | sed -n 's|.*Will mount \([0-9]*\) @ .* /dev$|\1|p' | head -1)
+	[ -n "$devid" ]
+	on b sh -c 'cat /run/ferry-serve/*/work/restore.log' | grep -q "Will mount $devid from /run/ferry/tc/tmpfs/[0-9]* (E)"
+	[ "$(fy b exec tc stat -c '%F %t:%T %a' /dev/null)" = "character special file 1:3 666" ]
+	[ "$(fy b exec tc stat -c '%F %t:%T %a' /dev/fuse)" = "character special file a:e5 600" ]
+	[ "$(fy b exec tc sh -c 'echo x >/dev/null && head -c 5 /dev/zero | wc -c')" = 5 ]
+	[ "$(fy b exec tc readlink /dev/ptmx)" = pts/ptmx ]
+	fy b exec tc test -d /dev/pts/
+	fy b exec tc sh -c 'grep -q " /dev/shm .* tmpfs " /proc/self/mountinfo && grep -q " /dev/pts .* devpts " /proc/self/mountinfo' 
 	fy b delete -f tc
 	on b ip addr del "$SIP/24" dev eth0
 	on b sh -c 'rm -rf /run/ferry-serve/*'

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -95,7 +96,7 @@ test_round_trip(void)
 	ok(ferry_tmpfs_archive(src, arc, &err) == 0, "a tree archives (%s)", err.msg);
 	ferry_error_clear(&err);
 	lseek(arc, 0, SEEK_SET);
-	ok(ferry_tmpfs_extract(arc, dst, &err) == 0, "and extracts (%s)", err.msg);
+	ok(ferry_tmpfs_extract(arc, dst, NULL, &err) == 0, "and extracts (%s)", err.msg);
 	ferry_error_clear(&err);
 
 	ok(fstatat(dst, "pid", &b, 0) == 0 && b.st_size == 5 && (b.st_mode & 07777) == 0644 &&
@@ -184,7 +185,7 @@ refused(const char *what, struct arc *a, const char *want)
 	int dst = opendir_at(name), fd = mem(a->b, a->n), out = opendir_at("out");
 	struct stat st;
 
-	ok(ferry_tmpfs_extract(fd, dst, &err) < 0 && strstr(err.msg, want) != NULL, "%s: refused (%s)", what,
+	ok(ferry_tmpfs_extract(fd, dst, NULL, &err) < 0 && strstr(err.msg, want) != NULL, "%s: refused (%s)", what,
 	   err.msg);
 	ok(fstatat(out, "pwned", &st, AT_SYMLINK_NOFOLLOW) < 0, "%s: nothing written outside", what);
 	ferry_error_clear(&err);
@@ -274,6 +275,63 @@ test_special(void)
 	close(src);
 }
 
+/* Device nodes: carried as nodes; made on the other side only when they
+ * are ones create makes for that side's config (a hostile archive cannot
+ * plant /dev/mem or a disk). */
+static void
+test_devices(void)
+{
+	ferry_error_t err = FERRY_ERROR_INIT;
+	int src = opendir_at("devsrc"), dst = opendir_at("devdst"), dst2 = opendir_at("devdst2"),
+	    arc = memfd_create("a", MFD_CLOEXEC);
+	struct ferry_device fuse = { .path = "/dev/fuse", .type = 'c', .major = 10, .minor = 229 };
+	ferry_spec_t spec = { 0 };
+	struct stat st;
+	struct arc a;
+
+	spec.linux_.devices = &fuse;
+	spec.linux_.n_devices = 1;
+	if (mknodat(src, "null", S_IFCHR | 0666, makedev(1, 3)) < 0 || fchmodat(src, "null", 0666, 0) < 0 ||
+	    mknodat(src, "fuse", S_IFCHR | 0600, makedev(10, 229)) < 0 || fchownat(src, "fuse", 12, 34, 0) < 0 ||
+	    mkdirat(src, "pts", 0755) < 0 || symlinkat("pts/ptmx", src, "ptmx") < 0)
+		die("mknod");
+	ok(ferry_tmpfs_archive(src, arc, &err) == 0, "a /dev-like tree archives (%s)", err.msg);
+	ferry_error_clear(&err);
+	lseek(arc, 0, SEEK_SET);
+	ok(ferry_tmpfs_extract(arc, dst, &spec, &err) == 0, "and extracts for a config with /dev/fuse (%s)", err.msg);
+	ferry_error_clear(&err);
+	ok(fstatat(dst, "null", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
+		   st.st_rdev == makedev(1, 3) && (st.st_mode & 07777) == 0666,
+	   "a default device comes back as that node, mode 0666");
+	ok(fstatat(dst, "fuse", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
+		   st.st_rdev == makedev(10, 229) && (st.st_mode & 07777) == 0600 && st.st_uid == 12 && st.st_gid == 34,
+	   "the config's device comes back with its mode and owner");
+	lseek(arc, 0, SEEK_SET);
+	ok(ferry_tmpfs_extract(arc, dst2, NULL, &err) < 0 && strstr(err.msg, "device 10:229 is not one the config makes"),
+	   "a config without it refuses it (%s)", err.msg);
+	ferry_error_clear(&err);
+	close(arc);
+
+	a_start(&a);
+	a_head(&a, 'c', S_IFCHR | 0666, "mem");
+	a_u(&a, 1, 4);
+	a_u(&a, 1, 4);
+	a_put(&a, "E", 1);
+	refused("/dev/mem", &a, "device 1:1 is not one the config makes");
+	a_start(&a);
+	a_head(&a, 'b', S_IFBLK | 0666, "null");
+	a_u(&a, 1, 4);
+	a_u(&a, 3, 4);
+	a_put(&a, "E", 1);
+	refused("a block device numbered like /dev/null", &a, "device 1:3 is not one the config makes");
+	a_start(&a);
+	a_head(&a, 'c', S_IFREG | 0666, "x");
+	refused("a device record with a file's mode", &a, "bad mode");
+	close(src);
+	close(dst);
+	close(dst2);
+}
+
 int
 main(void)
 {
@@ -286,6 +344,7 @@ main(void)
 	test_round_trip();
 	test_hostile();
 	test_special();
+	test_devices();
 	tfd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (tfd < 0 || ferry_rm_rf_at(tfd, top + strlen("/tmp/"), &err) < 0)
 		printf("# cleanup of %s failed\n", top);
