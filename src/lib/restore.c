@@ -27,6 +27,7 @@
 #include "container_internal.h"
 #include "criu.h"
 #include "criu_stats.h"
+#include "hooks.h"
 #include "hostcheck.h"
 #include "terminal.h"
 #include "log.h"
@@ -336,9 +337,32 @@ run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_
 struct pty_notify {
 	int console_fd; /* connected --console-socket */
 	/* the network namespace is restored empty: lo up and the config's
-	 * net.* sysctls at setup-namespaces (cr_netns.c) */
+	 * net.* sysctls at setup-namespaces (netns.c) */
 	const ferry_spec_t *net_spec;
+	/* prestart and createRuntime hooks to run at setup-namespaces, as
+	 * runc does (the restored init's pid in the state they get) */
+	const ferry_spec_t *hook_spec;
+	struct ferry_state hook_state;
 };
+
+/* The tree's namespaces exist, nothing in them is restored yet: what
+ * create does at this point (netns.c's lo, runc's hooks). */
+static int
+setup_namespaces(struct pty_notify *pn, pid_t pid, ferry_error_t *err)
+{
+	if (pn->net_spec && ferry_cr_netns_setup(pid, pn->net_spec, err) < 0)
+		return -1;
+	if (pn->hook_spec) {
+		_cleanup_free_ char *json = NULL;
+
+		pn->hook_state.pid = pid;
+		json = ferry_state_hook_json(&pn->hook_state, FERRY_STATUS_CREATING);
+		if (ferry_hooks_run(pn->hook_spec, FERRY_HOOK_PRESTART, json, err) < 0 ||
+		    ferry_hooks_run(pn->hook_spec, FERRY_HOOK_CREATE_RUNTIME, json, err) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 /*
  * orphan-pts-master: CRIU made a new pty for the image's terminal and
@@ -352,8 +376,8 @@ restore_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t
 	char name[64] = "/dev/ptmx";
 	unsigned int n;
 
-	if (strcmp(script, "setup-namespaces") == 0 && pn->net_spec)
-		return ferry_cr_netns_setup(pid, pn->net_spec, err);
+	if (strcmp(script, "setup-namespaces") == 0)
+		return setup_namespaces(pn, pid, err);
 	if (strcmp(script, "orphan-pts-master") != 0)
 		return 0;
 	if (*fd < 0)
@@ -767,7 +791,19 @@ rr_images(struct rr *r, ferry_error_t *err)
 		r->pn.console_fd = r->console_fd;
 		c->orphan_pts_master = true;
 	}
-	if (r->console_fd >= 0 || r->pn.net_spec) {
+	if (r->spec->n_hooks[FERRY_HOOK_PRESTART] || r->spec->n_hooks[FERRY_HOOK_CREATE_RUNTIME]) {
+		r->pn.hook_spec = r->spec;
+		r->pn.hook_state = (struct ferry_state){
+			.id = (char *) o->id,
+			.bundle = r->bundle,
+			.rootfs = r->rootfs,
+			.owner = "",
+			.cgroup_path = r->cg_path,
+			.annotations = r->spec->annotations,
+			.n_annotations = r->spec->n_annotations,
+		};
+	}
+	if (r->console_fd >= 0 || r->pn.net_spec || r->pn.hook_spec) {
 		/* notify needs the scripts switch (CRIU sends nothing else) */
 		c->notify_scripts = true;
 		c->notify = restore_notify;

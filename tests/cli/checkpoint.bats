@@ -340,6 +340,36 @@ in_netns() {
 	assert_no_leftovers "$ID"
 }
 
+@test "restore runs the config's prestart and createRuntime hooks once the namespaces exist, with the restored init's pid (runc's setup-namespaces); a failing one fails the restore and leaves nothing" {
+	counter_bundle
+	jq --arg out "$IMG" '.hooks = {
+		"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($out)/prestart.json"]}],
+		"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($out)/createRuntime.json; test -e /proc/$(jq -r .pid \($out)/createRuntime.json)/ns/pid"]}]
+	}' "$BUNDLE/config.json" >"$BUNDLE/c2" && mv "$BUNDLE/c2" "$BUNDLE/config.json"
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_for counter_above "$ID" 1
+	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	rm -f "$IMG"/prestart.json "$IMG"/createRuntime.json
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	pid=$(ferry state "$ID2" | jq -r .pid)
+	for h in prestart createRuntime; do
+		[ "$(jq -r .id "$IMG/$h.json")" = "$ID2" ]
+		[ "$(jq -r .pid "$IMG/$h.json")" = "$pid" ]
+		[ "$(jq -r .status "$IMG/$h.json")" = creating ]
+		[ "$(jq -r .bundle "$IMG/$h.json")" = "$BUNDLE" ]
+	done
+	before=$(counter_of "$ID2")
+	wait_for counter_above "$ID2" "$before"
+	ferry checkpoint --image-path "$IMG/cp2" "$ID2"
+	# a prestart hook that fails: CRIU is told no, the restore undone
+	jq '.hooks.prestart[0].args = ["sh", "-c", "echo no-such-network >&2; exit 3"]' "$BUNDLE/config.json" >"$BUNDLE/c2" &&
+		mv "$BUNDLE/c2" "$BUNDLE/config.json"
+	run ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp2" "$ID2" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"prestart"* ]]
+	assert_no_leftovers "$ID2"
+}
+
 @test "checkpoint --leave-running keeps the container running" {
 	counter_bundle
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
