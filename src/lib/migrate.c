@@ -964,6 +964,12 @@ dump(struct mig *m, ferry_error_t *err)
 	/* The destination makes the cgroup from the config (CRIU restores
 	 * with cgroups ignored): dumping this host's cgroup tree and values
 	 * would only lengthen the freeze. */
+	if (m->own_lock) {
+		/* its exec before the freeze; the rules at the freeze */
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (ferry_net_lock_prep_start(m->o->ips[0].family, &m->lock_prep, &e) < 0)
+			pr_debug("%s; the lock starts its tool when frozen", e.msg);
+	}
 	co.manage_cgroups_mode = FERRY_CRIU_CG_IGNORE;
 	co.masked_dirs_external = true;
 	co.carry_tmpfs = true;
@@ -971,6 +977,7 @@ dump(struct mig *m, ferry_error_t *err)
 	co.tune = tune_dump;
 	co.tune_data = m;
 	ret = ferry_container_checkpoint(m->ctx, &co, err);
+	ferry_net_lock_prep_cancel(&m->lock_prep); /* unused if CRIU failed before the freeze */
 	/* CRIU is done with the pages socket: the relay ends with it. */
 	if (m->ps_fd >= 0) {
 		close(m->ps_fd);
@@ -1101,7 +1108,8 @@ finish_source(struct mig *m)
 int
 ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_error_t *err)
 {
-	struct mig mm = { .ctx = ctx, .o = o, .ps_fd = -1, .images_fd = -1, .rootfs_fd = -1 };
+	struct mig mm = { .ctx = ctx, .o = o, .ps_fd = -1, .images_fd = -1, .rootfs_fd = -1,
+			  .lock_prep = FERRY_NET_LOCK_PREP_INIT };
 	static const int stop_sigs[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct sigaction old_sa[3];
 	struct mig *m = &mm;

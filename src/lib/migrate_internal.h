@@ -84,6 +84,7 @@ struct mig {
 	 * the IPs' TCP from the freeze on, and the tree's other connections
 	 * (extra), which go again with a rollback or after the commit. */
 	bool own_lock;
+	struct ferry_net_lock_prep lock_prep; /* its tool, started before the freeze */
 	struct ferry_tcp_conn *extra;
 	size_t n_extra;
 	bool extra_locked;

@@ -156,7 +156,7 @@ mig_lock_network(struct mig *m, ferry_error_t *err)
 		if (wfd < 0 || ferry_net_lock_conns_save(wfd, m->extra, m->n_extra, err) < 0)
 			return ferry_error_prefix(err, "lock the network");
 	}
-	if (ferry_net_lock_conns(m->o->ips, m->o->n_ips, m->extra, m->n_extra, true, err) < 0)
+	if (ferry_net_lock_conns_prepared(&m->lock_prep, m->o->ips, m->o->n_ips, m->extra, m->n_extra, true, err) < 0)
 		return -1;
 	if (m->n_extra)
 		pr_info("locked %zu connection(s) not on a moved address", m->n_extra);

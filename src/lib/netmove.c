@@ -1011,9 +1011,92 @@ conn_rules(FILE *f, const struct ferry_tcp_conn *c, const char *op)
 		op, l, p, r, p, c->lport, c->pport);
 }
 
+/*
+ * The lock's restore tool, started ahead: it blocks reading its input,
+ * so the exec and dynamic loading (2.5 ms on a quiet host here, 12-14 ms
+ * under load) are paid before the freeze; the rules are written at the
+ * freeze.  The xtables lock, where there is one, is only taken when the
+ * table line arrives.  Closed without a COMMIT it changes nothing.
+ */
+int
+ferry_net_lock_prep_start(int family, struct ferry_net_lock_prep *p, ferry_error_t *err)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[] = { (char *) restore_tool(family), (char *) "-w", (char *) "--noflush", NULL };
+	int in[2], r;
+
+	*p = (struct ferry_net_lock_prep) FERRY_NET_LOCK_PREP_INIT;
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return ferry_error_sys(err, "pipe");
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	r = posix_spawnp(&p->pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	if (r != 0) {
+		close(in[1]);
+		p->pid = -1;
+		errno = r;
+		return ferry_error_sys(err, "run %s", argv[0]);
+	}
+	p->in_fd = in[1];
+	p->family = family;
+	return 0;
+}
+
+void
+ferry_net_lock_prep_cancel(struct ferry_net_lock_prep *p)
+{
+	if (p->in_fd >= 0)
+		close(p->in_fd);
+	p->in_fd = -1;
+	if (p->pid > 0)
+		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	p->pid = -1;
+}
+
+/* The batch through the started tool when it is for this family. */
+static int
+batch(int family, const char *rules, struct ferry_net_lock_prep *prep, ferry_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int status;
+
+	if (prep == NULL || prep->pid <= 0 || prep->family != family)
+		return iptables_batch(family, rules, err);
+	text = xasprintf("*filter\n%sCOMMIT\n", rules);
+	if (ferry_write_all(prep->in_fd, text, strlen(text)) < 0) {
+		ferry_error_sys(err, "%s: write the rules", restore_tool(family));
+		ferry_net_lock_prep_cancel(prep);
+		return -1;
+	}
+	close(prep->in_fd);
+	prep->in_fd = -1;
+	while (waitpid(prep->pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			prep->pid = -1;
+			return ferry_error_sys(err, "wait for %s", restore_tool(family));
+		}
+	prep->pid = -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return ferry_error_set(err, 0, "%s exited with status 0x%x for: %s", restore_tool(family), status,
+				       rules);
+	return 0;
+}
+
 int
 ferry_net_lock_conns(const struct ferry_ipaddr *ips, size_t n_ips, const struct ferry_tcp_conn *c, size_t n, bool on,
 		     ferry_error_t *err)
+{
+	return ferry_net_lock_conns_prepared(NULL, ips, n_ips, c, n, on, err);
+}
+
+int
+ferry_net_lock_conns_prepared(struct ferry_net_lock_prep *prep, const struct ferry_ipaddr *ips, size_t n_ips,
+			      const struct ferry_tcp_conn *c, size_t n, bool on, ferry_error_t *err)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 
@@ -1039,7 +1122,7 @@ ferry_net_lock_conns(const struct ferry_ipaddr *ips, size_t n_ips, const struct 
 				count++;
 			}
 		fclose(f);
-		if (count && iptables_batch(families[k], rules, err) < 0)
+		if (count && batch(families[k], rules, prep, err) < 0)
 			return ferry_error_prefix(err, "%s the network", on ? "lock" : "unlock");
 	}
 	return 0;

@@ -115,6 +115,20 @@ int ferry_net_lock_conns(const struct ferry_ipaddr *ips, size_t n_ips, const str
 /* The connections' rules, written down in dirfd (before they are added)
  * for a cleanup by another process (the guardian), and that cleanup:
  * removes them and the file; returns how many, 0 without a file. */
+/* The restore tool of one family started ahead, waiting for the rules
+ * (its exec out of the frozen window); _cancel takes it down unused. */
+struct ferry_net_lock_prep {
+	pid_t pid;
+	int in_fd;
+	int family;
+};
+#define FERRY_NET_LOCK_PREP_INIT { -1, -1, 0 }
+int ferry_net_lock_prep_start(int family, struct ferry_net_lock_prep *p, ferry_error_t *err);
+void ferry_net_lock_prep_cancel(struct ferry_net_lock_prep *p);
+/* ferry_net_lock_conns through prep for its family (used up then); the
+ * other family, or a prep not started, runs its tool as usual. */
+int ferry_net_lock_conns_prepared(struct ferry_net_lock_prep *prep, const struct ferry_ipaddr *ips, size_t n_ips,
+				  const struct ferry_tcp_conn *c, size_t n, bool on, ferry_error_t *err);
 int ferry_net_lock_conns_save(int dirfd, const struct ferry_tcp_conn *c, size_t n, ferry_error_t *err);
 int ferry_net_lock_conns_undo_saved(int dirfd, ferry_error_t *err);
 /* The connected TCP sockets (not listening, not closed) that pids[] hold,

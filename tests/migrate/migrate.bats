@@ -323,6 +323,7 @@ lines_grow() {
 	done
 	cat "$WORK/ng.out"
 	[ "$(on a iptables -S | grep -c -- '-j DROP')" = 0 ]
+	! pgrep -x -f "iptables-restore -w --noflush"
 	assert_only_on a ng
 	lines_grow a ng
 	[ "$(answer)" = a ]
@@ -352,8 +353,10 @@ lines_grow() {
 	! on a sh -c 'cat /run/ferry-migrate/nl-*/work/dump.log' | grep -q iptables
 	on a sh -c 'cat /run/ferry-migrate/nl-*/work/dump.log' | grep -q 'Dumping finished successfully'
 	! on b sh -c 'cat /run/ferry-serve/*/work/restore.log' | grep -q iptables
-	# and none of ferry's rules is left on a
+	# and none of ferry's rules is left on a, nor the restore tool it
+	# started before the freeze to apply them
 	[ "$(on a iptables -S | grep -c -- '-j DROP')" = 0 ]
+	! pgrep -x -f "iptables-restore -w --noflush"
 	fy b delete -f nl
 	on b ip addr del "$SIP/24" dev eth0
 	on a sh -c 'rm -rf /run/ferry-migrate/nl-*'

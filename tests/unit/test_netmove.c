@@ -257,7 +257,27 @@ test_own_lock(const struct ferry_ipaddr *a4)
 	ok(r == 0 && n == 2 && client && server, "sock_diag finds both ends, not the listener (%zu)", n);
 	if (r < 0)
 		show(&err);
-	r = ferry_net_lock_conns(a4, 1, c, n, true, &err);
+	{
+		/* the restore tool started ahead and not used: gone, nothing changed */
+		struct ferry_net_lock_prep unused;
+		pid_t pid;
+
+		sh("iptables -w -S > /tmp/test-netmove-rules-before");
+		ok(ferry_net_lock_prep_start(AF_INET, &unused, &err) == 0 && unused.pid > 0,
+		   "iptables-restore started ahead, waiting for rules");
+		pid = unused.pid;
+		ferry_net_lock_prep_cancel(&unused);
+		ok(unused.pid == -1 && kill(pid, 0) < 0 && errno == ESRCH, "cancelled: it exits, reaped");
+		ok(sh("iptables -w -S | cmp -s - /tmp/test-netmove-rules-before") == 0, "having changed no rule");
+		unlink("/tmp/test-netmove-rules-before");
+	}
+	{
+		struct ferry_net_lock_prep prep;
+
+		ok(ferry_net_lock_prep_start(AF_INET, &prep, &err) == 0, "started ahead again, for the lock");
+		r = ferry_net_lock_conns_prepared(&prep, a4, 1, c, n, true, &err);
+		ok(prep.pid == -1 && prep.in_fd == -1, "the lock used it up");
+	}
 	ok(r == 0 && sh("iptables -w -S OUTPUT | grep -- '-s 10.99.0.1/32 ' | grep -v -- '--sport' | "
 			"grep -q -- '-j DROP'") == 0,
 	   "lock: TCP from 10.99.0.1 dropped");
