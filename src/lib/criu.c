@@ -198,14 +198,14 @@ criu_version_cached(const ferry_ctx_t *ctx, const char *path, struct ferry_criu_
 	char identity[PATH_MAX + 128];
 	struct stat sb;
 
-	if (stat(path, &sb) == 0 && version_memo.valid && version_memo.dev == sb.st_dev &&
-	    version_memo.ino == sb.st_ino && version_memo.size == sb.st_size &&
-	    version_memo.mtime.tv_sec == sb.st_mtim.tv_sec && version_memo.mtime.tv_nsec == sb.st_mtim.tv_nsec) {
+	if (stat(path, &sb) < 0)
+		return ferry_criu_get_version(path, v, err);
+	if (version_memo.valid && version_memo.dev == sb.st_dev && version_memo.ino == sb.st_ino &&
+	    version_memo.size == sb.st_size && version_memo.mtime.tv_sec == sb.st_mtim.tv_sec &&
+	    version_memo.mtime.tv_nsec == sb.st_mtim.tv_nsec) {
 		*v = version_memo.v;
 		return 0;
 	}
-	if (stat(path, &sb) < 0)
-		return ferry_criu_get_version(path, v, err);
 	identity_line(identity, sizeof(identity), &sb, path);
 	if (ctx && ctx->state_root)
 		root_fd = open(ctx->state_root, O_PATH | O_DIRECTORY | O_CLOEXEC);

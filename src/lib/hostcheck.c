@@ -98,21 +98,6 @@ ferry_host_raise_pipe_max_size(void)
 	return ferry_host_pipe_max_size() >= FERRY_LAZY_PIPE_MIN ? 0 : -1;
 }
 
-static bool
-in_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-	char *save = NULL;
-
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", d, name);
-		if (access(p, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
 static void
 add(struct ferry_check_result **r, size_t *n, const char *name, enum ferry_check_level level, bool ok, char *detail,
     const char *fix)
@@ -199,7 +184,7 @@ ferry_hostcheck_run(const ferry_ctx_t *ctx, struct ferry_check_result **out, siz
 	    "sysctl -w fs.pipe-max-size=4194304 (ferry raises it itself when allowed; CRIU's lazy page "
 	    "server otherwise dies with \"splice: Bad file descriptor\")");
 	{
-		bool ipt = in_path("iptables-restore"), nft = in_path("nft");
+		bool ipt = ferry_in_path("iptables-restore"), nft = ferry_in_path("nft");
 		add(&r, &k, "network lock", FERRY_CHECK_FEATURE, ipt || nft,
 		    xasprintf("iptables-restore %s, nft %s", ipt ? "found" : "missing", nft ? "found" : "missing"),
 		    "apt-get install iptables (CRIU's network lock for TCP connections)");

@@ -968,16 +968,7 @@ restore_tool(int family)
 bool
 ferry_net_lock_available(int family)
 {
-	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-	char *save = NULL;
-
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", d, restore_tool(family));
-		if (access(p, X_OK) == 0)
-			return true;
-	}
-	return false;
+	return ferry_in_path(restore_tool(family));
 }
 
 /* One transaction in the filter table: rules is the body (-I/-D lines). */

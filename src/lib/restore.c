@@ -334,7 +334,8 @@ run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_
 	return *pid > 0 ? 0 : ferry_error_set(err, EPROTO, "criu restore reported no pid");
 }
 
-struct pty_notify {
+/* What the restore's CRIU notifications need. */
+struct rr_notify {
 	int console_fd; /* connected --console-socket */
 	/* the network namespace is restored empty: lo up and the config's
 	 * net.* sysctls at setup-namespaces (netns.c) */
@@ -348,7 +349,7 @@ struct pty_notify {
 /* The tree's namespaces exist, nothing in them is restored yet: what
  * create does at this point (netns.c's lo, runc's hooks). */
 static int
-setup_namespaces(struct pty_notify *pn, pid_t pid, ferry_error_t *err)
+setup_namespaces(struct rr_notify *pn, pid_t pid, ferry_error_t *err)
 {
 	if (pn->net_spec && ferry_cr_netns_setup(pid, pn->net_spec, err) < 0)
 		return -1;
@@ -372,7 +373,7 @@ setup_namespaces(struct pty_notify *pn, pid_t pid, ferry_error_t *err)
 static int
 restore_notify(const char *script, pid_t pid, int *fd, void *data, ferry_error_t *err)
 {
-	struct pty_notify *pn = data;
+	struct rr_notify *pn = data;
 	char name[64] = "/dev/ptmx";
 	unsigned int n;
 
@@ -410,7 +411,7 @@ struct rr {
 	ferry_spec_t *spec;
 	ferry_cgroup_t *cg;
 	int images_fd, work_fd, null_fd, console_fd, netns_fd;
-	struct pty_notify pn;
+	struct rr_notify pn;
 	char *desc[3];
 	int file_fds[3];
 	struct ferry_criu_opts copts;

@@ -189,20 +189,32 @@ kind_of(mode_t m)
 	return S_ISSOCK(m) ? "a socket" : S_ISFIFO(m) ? "a fifo" : S_ISCHR(m) || S_ISBLK(m) ? "a device node" : "a special file";
 }
 
+/* name (in dfd; "" for dfd itself) is the root of a mount: 1, 0, or -1
+ * with errno. */
+static int
+is_mount_root(int dfd, const char *name)
+{
+	struct statx sx;
+
+	if (statx(dfd, name, (name[0] ? 0 : AT_EMPTY_PATH) | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0)
+		return -1;
+	return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 /* A device node carry may take (checking, before the dump): one create
  * makes for spec, and not a mount point (a host node bound in). */
 static int
 device_ok(int dfd, const char *name, const struct stat *st, const ferry_spec_t *spec, const char *path,
 	  ferry_error_t *err)
 {
-	struct statx sx;
+	int root;
 
 	if (!ferry_devices_made(spec, st->st_mode & S_IFMT, st->st_rdev))
 		return ferry_error_set(err, ENOTSUP, "%s is device %u:%u, which the config does not make: only CRIU "
 				       "carries that", path, major(st->st_rdev), minor(st->st_rdev));
-	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0)
+	if ((root = is_mount_root(dfd, name)) < 0)
 		return ferry_error_sys(err, "%s", path);
-	if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+	if (root)
 		return ferry_error_set(err, ENOTSUP, "%s is a device bound from the host: only CRIU carries that",
 				       path);
 	return 0;
@@ -649,14 +661,11 @@ open_container_tmpfs(int croot, const char *dest)
 	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	struct statfs sf;
-	struct statx sx;
 	int fd = (int) syscall(SYS_openat2, croot, dest, &how, sizeof(how));
 
 	if (fd < 0)
 		return -1;
-	if (fstatfs(fd, &sf) < 0 || sf.f_type != TMPFS_MAGIC ||
-	    statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) < 0 ||
-	    !(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) || !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != TMPFS_MAGIC || is_mount_root(fd, "") != 1) {
 		close(fd);
 		return -1;
 	}

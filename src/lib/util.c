@@ -195,6 +195,21 @@ ferry_in_child(int (*fn)(void *arg, ferry_error_t *err), void *arg, const char *
 	return ferry_error_set(err, EPROTO, "%s: the helper died (status 0x%x)", what, status);
 }
 
+bool
+ferry_in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL;
+
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", d, name);
+		if (access(p, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 ferry_sysctl_set(const char *key, const char *value, ferry_error_t *err)
 {

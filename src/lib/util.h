@@ -78,6 +78,9 @@ void ferry_strv_append(char ***v, const char *s);
  * touching the caller) and wait: its non-negative result, or -1 with its
  * error (or "WHAT: the helper died"). */
 int ferry_in_child(int (*fn)(void *arg, ferry_error_t *err), void *arg, const char *what, ferry_error_t *err);
+/* An executable NAME in one of PATH's directories (a default PATH if
+ * unset or empty). */
+bool ferry_in_path(const char *name);
 /* Write VALUE to the sysctl KEY (dotted) through /proc/sys, which follows
  * the caller's namespaces. */
 int ferry_sysctl_set(const char *key, const char *value, ferry_error_t *err);
