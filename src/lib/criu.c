@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "criu_kdat.h"
 #include "log.h"
 #include "util.h"
 
@@ -238,6 +239,7 @@ ferry_criu_require(const ferry_ctx_t *ctx, char **path, struct ferry_criu_versio
 		return -1;
 	if (criu_version_cached(ctx, p, v, err) < 0)
 		return -1;
+	ferry_criu_kdat_configure(ctx ? ctx->state_root : NULL);
 	ferry_kernel_version(&kmaj, &kmin);
 	/* CRIU before 4.2 cannot dump TCP sockets on 6.16+ (the kernel
 	 * changed the TCP repair interface it relies on); older CRIU also

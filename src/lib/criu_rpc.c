@@ -513,6 +513,7 @@ build_request(const struct action_info *ai, const struct ferry_criu_opts *o, con
 /* Everything the child needs, prepared before fork(): after it only
  * async-signal-safe calls are made, since the caller may be threaded. */
 struct spawn {
+	const struct ferry_criu_kdat *kdat; /* NULL: the caller's /run */
 	char *argv[4];
 	char fdarg[16];
 	int devnull;
@@ -533,6 +534,8 @@ child_exec(struct spawn *sp)
 	sigset_t none;
 	int nul, errfd;
 
+	if (sp->kdat)
+		ferry_criu_kdat_child(sp->kdat);
 	for (size_t i = 0; i < sp->n; i++)
 		if ((sp->tmp[i] = fcntl(sp->src[i], F_DUPFD, floor)) < 0)
 			goto fail;
@@ -916,6 +919,40 @@ converse(struct call *c, int sk, ferry_error_t *err)
 	}
 }
 
+/*
+ * CRIU opens the directories it is given as /proc/<ferry>/fd/N, which
+ * resolve to mounts of ferry's namespace.  A CRIU in a namespace of its
+ * own (criu_kdat.c) could not mount inside them (its cgroup yard, in the
+ * work dir: EINVAL), so it is given the same directory as its namespace
+ * sees it, through /proc/<criu>/root.  -1 when that is not the same
+ * directory (then the original is used).
+ */
+static int
+reopen_in_ns(pid_t pid, int fd)
+{
+	char link[64], path[PATH_MAX], there[PATH_MAX + 64];
+	struct stat a, b;
+	ssize_t n;
+	int nfd;
+
+	if (fd < 0)
+		return -1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0 || path[0] != '/')
+		return -1;
+	path[n] = '\0';
+	snprintf(there, sizeof(there), "/proc/%d/root%s", (int) pid, path);
+	nfd = open(there, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (nfd < 0)
+		return -1;
+	if (fstat(fd, &a) < 0 || fstat(nfd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(nfd);
+		return -1;
+	}
+	return nfd;
+}
+
 /* Every CRIU error names the log (CONVENTIONS.md 8); criu_failed() does it
  * itself, protocol errors get it here. */
 static void
@@ -933,7 +970,8 @@ add_log_path(ferry_error_t *err, const char *path)
  * and stdout /dev/null, stderr a memfd (w->errfd, for its last words).
  */
 static int
-spawn_swrk(const char *criu_path, const int *fds, size_t n, struct ferry_criu_swrk *w, ferry_error_t *err)
+spawn_swrk(const char *criu_path, const int *fds, size_t n, bool kdat, struct ferry_criu_swrk *w,
+	   ferry_error_t *err)
 {
 	_cleanup_free_ int *src = NULL;
 	_cleanup_free_ int *tmp = NULL;
@@ -943,6 +981,7 @@ spawn_swrk(const char *criu_path, const int *fds, size_t n, struct ferry_criu_sw
 	_cleanup_close_ int child_sk = -1;
 	struct spawn sp = { 0 };
 	int sks[2];
+	int setup_done[2] = { -1, -1 };
 	pid_t child;
 
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
@@ -970,11 +1009,31 @@ spawn_swrk(const char *criu_path, const int *fds, size_t n, struct ferry_criu_sw
 	sp.argv[1] = (char *) "swrk";
 	sp.argv[2] = sp.fdarg;
 	sp.argv[3] = NULL;
+	if (kdat) {
+		ferry_criu_kdat_prepare(criu_path, &w->kdat);
+		if (w->kdat.mnt_fd >= 0 && pipe2(setup_done, O_CLOEXEC) < 0)
+			ferry_criu_kdat_finish(&w->kdat);
+		if (w->kdat.mnt_fd >= 0)
+			sp.kdat = &w->kdat;
+	}
 	child = fork();
-	if (child < 0)
+	if (child < 0) {
+		ferry_criu_kdat_finish(&w->kdat);
 		return ferry_error_sys(err, "fork");
+	}
 	if (child == 0)
 		child_exec(&sp);
+	ferry_criu_kdat_forked(&w->kdat);
+	if (setup_done[1] >= 0) {
+		/* The child's end closes once its namespace is set up (at the
+		 * latest at exec): the caller may then look into it. */
+		char c;
+
+		ferry_closep(&setup_done[1]);
+		while (read(setup_done[0], &c, 1) < 0 && errno == EINTR)
+			;
+		ferry_closep(&setup_done[0]);
+	}
 	/* Only CRIU keeps its end (ours closes on return): if it dies,
 	 * recv() sees EOF. */
 	w->pid = child;
@@ -997,6 +1056,10 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 	struct ferry_criu_swrk run = FERRY_CRIU_SWRK_INIT;
 	struct req_build b = { 0 };
 	struct call c = { 0 };
+	struct ferry_criu_opts o_ns;
+	const struct ferry_criu_opts *req_o = o;
+	_cleanup_close_ int img_ns = -1;
+	_cleanup_close_ int work_ns = -1;
 	int ret;
 
 	if (res == NULL)
@@ -1048,16 +1111,31 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 			fds[i] = o->inherit_fd[i].fd;
 		if (o->ps_fd >= 0)
 			fds[o->n_inherit_fd] = o->ps_fd;
-		if (spawn_swrk(o->criu_path, fds, n, &run, err) < 0)
+		/* Spawned for this call, after everything it needs is mounted:
+		 * it may run in a namespace of its own with CRIU's kernel-probe
+		 * cache (criu_kdat.c). */
+		if (spawn_swrk(o->criu_path, fds, n, true, &run, err) < 0)
 			return ferry_error_prefix(err, "criu %s", ai->name);
 	}
 	c.child = run.pid;
 	c.errfd = errfd = run.errfd;
 	sk = run.sk;
+	if (run.kdat.mnt_fd >= 0) {
+		img_ns = reopen_in_ns(run.pid, o->images_dir_fd);
+		work_ns = reopen_in_ns(run.pid, o->work_dir_fd);
+		if (img_ns >= 0 || work_ns >= 0) {
+			o_ns = *o;
+			if (img_ns >= 0)
+				o_ns.images_dir_fd = img_ns;
+			if (work_ns >= 0)
+				o_ns.work_dir_fd = work_ns;
+			req_o = &o_ns;
+		}
+	}
 	if (o->spawned && o->spawned(c.child, o->spawned_data, err) < 0) {
 		ret = -1;
 	} else {
-		build_request(ai, o, c.log_dir_fd >= 0 ? c.log_file : NULL, &b);
+		build_request(ai, req_o, c.log_dir_fd >= 0 ? c.log_file : NULL, &b);
 		ret = send_req(sk, &b.req, err);
 		req_build_free(&b);
 		if (ret < 0 && peer_gone(err)) {
@@ -1076,6 +1154,7 @@ ferry_criu_rpc(enum ferry_criu_action action, const struct ferry_criu_opts *o, s
 	ferry_closep(&sk);
 	if (!c.reaped)
 		reap(c.child, &c.status);
+	ferry_criu_kdat_finish(&run.kdat);
 	if (ret == 0 && !(c.status != -1 && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0)) {
 		_cleanup_free_ char *how = describe_exit(c.status);
 		/* The answer is what counts; how CRIU exits after it is not. */
@@ -1104,7 +1183,10 @@ ferry_criu_swrk_start(const char *criu_path, int null_fd, size_t n_null, struct 
 	fds = xmalloc0((n_null + 1) * sizeof(int));
 	for (size_t i = 0; i < n_null; i++)
 		fds[i] = null_fd;
-	if (spawn_swrk(criu_path, fds, n_null, w, err) < 0)
+	/* Started ahead: it must see mounts made after it starts, so it
+	 * stays in the caller's mount namespace (and probes the kernel
+	 * before it is needed anyway). */
+	if (spawn_swrk(criu_path, fds, n_null, false, w, err) < 0)
 		return ferry_error_prefix(err, "criu swrk");
 	w->null_fd = null_fd;
 	w->n_null = n_null;
@@ -1114,6 +1196,7 @@ ferry_criu_swrk_start(const char *criu_path, int null_fd, size_t n_null, struct 
 void
 ferry_criu_swrk_stop(struct ferry_criu_swrk *w)
 {
+	ferry_criu_kdat_finish(&w->kdat);
 	ferry_closep(&w->sk);
 	ferry_closep(&w->errfd);
 	if (w->pid > 0) {

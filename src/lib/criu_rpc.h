@@ -33,6 +33,7 @@
 #include <sys/types.h>
 
 #include "criu.h"
+#include "criu_kdat.h"
 #include "criu_stats.h"
 #include "error.h"
 
@@ -249,8 +250,10 @@ struct ferry_criu_swrk {
 	int errfd;
 	int null_fd;
 	size_t n_null;
+	struct ferry_criu_kdat kdat; /* the child's /run (criu_kdat.c) */
 };
-#define FERRY_CRIU_SWRK_INIT { .pid = 0, .sk = -1, .errfd = -1, .null_fd = -1, .n_null = 0 }
+#define FERRY_CRIU_SWRK_INIT                                                                                  \
+	{ .pid = 0, .sk = -1, .errfd = -1, .null_fd = -1, .n_null = 0, .kdat = FERRY_CRIU_KDAT_INIT }
 int ferry_criu_swrk_start(const char *criu_path, int null_fd, size_t n_null, struct ferry_criu_swrk *w,
 			  ferry_error_t *err);
 /* Hangs up (CRIU exits on EOF), kills and reaps it. */

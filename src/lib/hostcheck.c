@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -191,14 +192,23 @@ ferry_hostcheck_run(const ferry_ctx_t *ctx, struct ferry_check_result **out, siz
 	}
 	{
 		/* CRIU keeps what it probed of the kernel in /run/criu.kdat,
-		 * but only on a tmpfs (the cache must not survive a reboot):
-		 * elsewhere every dump and restore probes again. */
+		 * but only on a tmpfs (the cache must not survive a reboot).
+		 * Elsewhere ferry keeps it for its own CRIU (criu_kdat.c),
+		 * which needs the new mount API to give CRIU a private /run. */
 		struct statfs sfs;
 		bool tmp = statfs("/run", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;
-		add(&r, &k, "criu kdat cache", FERRY_CHECK_FEATURE, tmp,
-		    xstrdup(tmp ? "/run is a tmpfs: CRIU caches its kernel probes in /run/criu.kdat"
-				: "/run is not a tmpfs: CRIU probes the kernel again on every dump and restore "
-				  "(20-30 ms per run on ferry's benchmark machine)"),
+		int fs = tmp ? -1 : fsopen("tmpfs", FSOPEN_CLOEXEC);
+		bool ours = fs >= 0;
+
+		if (fs >= 0)
+			close(fs);
+		add(&r, &k, "criu kdat cache", FERRY_CHECK_FEATURE, tmp || ours,
+		    xstrdup(tmp    ? "/run is a tmpfs: CRIU caches its kernel probes in /run/criu.kdat"
+			    : ours ? "/run is not a tmpfs, where CRIU keeps no cache: ferry keeps CRIU's kernel probes "
+				     "in its state root (for this boot, kernel and CRIU binary) and shows them to its "
+				     "own CRIU at a private /run"
+				   : "/run is not a tmpfs and this kernel has no fsopen(): CRIU probes the kernel "
+				     "again on every dump and restore (20-30 ms per run on ferry's benchmark machine)"),
 		    "mount a tmpfs on /run, as systemd does (CRIU keeps its cache only there)");
 	}
 	*out = r;

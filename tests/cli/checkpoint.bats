@@ -39,6 +39,19 @@ counter_above() {
 	[ "$(counter_of "$1")" -gt "$2" ]
 }
 
+# iptables_spy DIR: iptables-restore and ip6tables-restore in DIR that log
+# each run to DIR/log, then run the real ones (CRIU finds them on PATH).
+iptables_spy() {
+	local t real
+	mkdir -p "$1"
+	for t in iptables-restore ip6tables-restore; do
+		real=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$t")
+		printf '#!/bin/sh\necho "%s $*" >>"%s/log"\nexec %s "$@"\n' "$t" "$1" "$real" >"$1/$t"
+		chmod +x "$1/$t"
+	done
+	: >"$1/log"
+}
+
 @test "checkpoint --help exits 0 (Podman probes it)" {
 	run "$FERRY" checkpoint --help
 	[ "$status" -eq 0 ]
@@ -197,12 +210,16 @@ in_netns() {
 	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
 	run wait_for in_netns "$ID" curl -sf "http://127.0.0.1:$port/"
 	[ "$output" = inside ]
-	ferry checkpoint --image-path "$IMG/cp" "$ID"
+	iptables_spy "$IMG/spy"
+	PATH="$IMG/spy:$PATH" ferry checkpoint --image-path "$IMG/cp" "$ID"
 	# nothing of the namespace in the image, and CRIU ran no ip/iptables
 	! ls "$IMG"/cp/netdev-*.img
 	! grep -q "iptables-save\|ip addr save" "$IMG/cp/dump.log"
-	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	PATH="$IMG/spy:$PATH" ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
 	! grep -q "iptables-restore\|ip addr restore" "$IMG/cp/restore.log"
+	# nor did it lock the network (nothing to lock in a namespace with
+	# only lo): no iptables-restore at all, on either side
+	[ ! -s "$IMG/spy/log" ]
 	run in_netns "$ID2" ip -br addr show lo
 	[[ "$output" == *UNKNOWN*127.0.0.1/8*::1/128* ]]
 	[ "$(in_netns "$ID2" cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 99 ]
@@ -226,7 +243,11 @@ in_netns() {
 	wait_for ferry exec "$ID" test -e /tmp/ok
 	ferry checkpoint --leave-running --image-path "$IMG/cp" "$ID"
 	ls "$IMG"/cp/netdev-*.img
-	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	# a namespace with a tree that could reach out is locked while CRIU
+	# restores it (CRIU's iptables lock and unlock)
+	iptables_spy "$IMG/spy"
+	PATH="$IMG/spy:$PATH" ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp" "$ID2" </dev/null >/dev/null 2>&1
+	grep -q "^iptables-restore -w --noflush" "$IMG/spy/log"
 	run in_netns "$ID2" ip -br addr show lo
 	[[ "$output" == *10.9.8.7/32* ]]
 	ferry delete -f "$ID2"
@@ -336,6 +357,36 @@ in_netns() {
 	[[ "$(sed -n 2p "$FERRY_ROOT/.criu-version")" == 4.* ]]
 	# not a container
 	[[ "$(ferry list -q)" == "$ID" ]]
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
+@test "where /run is not a tmpfs, ferry keeps CRIU's kernel probes for its own CRIU: probed once, loaded after, per boot; the host's /run untouched" {
+	[ "$(stat -f -c %T /run)" != tmpfs ] || skip "/run is a tmpfs here: CRIU keeps its own cache"
+	host_had=0
+	[ ! -e /run/criu.kdat ] || host_had=1
+	boot=$(cat /proc/sys/kernel/random/boot_id)
+	counter_bundle
+	ferry run -d -b "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	# no cache yet: CRIU probes, saves into its private /run, ferry keeps it
+	ferry checkpoint --leave-running --image-path "$IMG/cp1" "$ID"
+	! grep -q "Loaded kdat cache" "$IMG/cp1/dump.log"
+	[ -s "$FERRY_ROOT/.criu-kdat" ]
+	[ "$(sed -n 1p "$FERRY_ROOT/.criu-kdat.key")" = "boot $boot" ]
+	# later runs, dump and restore, load it
+	ferry checkpoint --image-path "$IMG/cp2" "$ID"
+	grep -q "Loaded kdat cache from /run/criu.kdat" "$IMG/cp2/dump.log"
+	ferry restore -d -b "$BUNDLE" --image-path "$IMG/cp2" "$ID" </dev/null >/dev/null 2>&1
+	grep -q "Loaded kdat cache from /run/criu.kdat" "$IMG/cp2/restore.log"
+	wait_for is_status "$ID" running
+	# a cache from another boot is not used, and is replaced
+	sed -i '1s/.*/boot 00000000-0000-0000-0000-000000000000/' "$FERRY_ROOT/.criu-kdat.key"
+	ferry checkpoint --leave-running --image-path "$IMG/cp3" "$ID"
+	! grep -q "Loaded kdat cache" "$IMG/cp3/dump.log"
+	[ "$(sed -n 1p "$FERRY_ROOT/.criu-kdat.key")" = "boot $boot" ]
+	# nothing of it on the host
+	[ "$host_had" = 1 ] || [ ! -e /run/criu.kdat ]
+	! grep -q " /run tmpfs" /proc/self/mountinfo
 	ferry delete -f "$ID"
 	assert_no_leftovers "$ID"
 }

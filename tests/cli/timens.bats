@@ -4,7 +4,14 @@
 load helpers
 
 setup() { common_setup; }
-teardown() { ferry delete -f "$ID" >/dev/null 2>&1 || true; ferry delete -f "$ID-2" >/dev/null 2>&1 || true; assert_no_leftovers "$ID"; }
+teardown() {
+	ferry delete -f "$ID" >/dev/null 2>&1 || true
+	ferry delete -f "$ID-2" >/dev/null 2>&1 || true
+	local rc=0
+	assert_no_leftovers "$ID" || rc=$?
+	common_teardown
+	return $rc
+}
 
 uptime_s() { cut -d. -f1 <<<"$1"; }
 
