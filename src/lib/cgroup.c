@@ -738,8 +738,7 @@ cg_proc_cgroup_of(const char *text, const struct cg_hier *h)
 			continue;
 		*c2 = '\0';
 		if (h->v2) {
-			/* "0::PATH": the NUL above went on the second colon */
-			if (c1 == line + 1 && line[0] == '0' && c2 == c1 + 1)
+			if (strcmp(line, "0") == 0 && c1[1] == '\0')
 				return xstrdup(c2 + 1);
 		} else {
 			_cleanup_strv_ char **names = cg_split(c1 + 1, ",");
