@@ -1018,6 +1018,8 @@ spawn_swrk(const char *criu_path, const int *fds, size_t n, bool kdat, struct fe
 	}
 	child = fork();
 	if (child < 0) {
+		ferry_closep(&setup_done[0]);
+		ferry_closep(&setup_done[1]);
 		ferry_criu_kdat_finish(&w->kdat);
 		return ferry_error_sys(err, "fork");
 	}
