@@ -27,83 +27,8 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "pb_wire.h"
 #include "util.h"
-
-enum wire_type {
-	WT_VARINT = 0,
-	WT_FIXED64 = 1,
-	WT_LEN = 2,
-	WT_FIXED32 = 5,
-};
-
-struct pb_reader {
-	const uint8_t *p;
-	const uint8_t *end;
-};
-
-/* A varint is at most 10 bytes; the 10th may only carry the top bit. */
-static int
-pb_varint(struct pb_reader *r, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < 10; i++) {
-		uint8_t b;
-
-		if (r->p >= r->end)
-			return -1;
-		b = *r->p++;
-		if (i == 9 && (b & 0x7e))
-			return -1;
-		v |= (uint64_t) (b & 0x7f) << (7 * i);
-		if (!(b & 0x80)) {
-			*out = v;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int
-pb_skip(struct pb_reader *r, unsigned int wt)
-{
-	uint64_t v;
-
-	switch (wt) {
-	case WT_VARINT:
-		return pb_varint(r, &v);
-	case WT_FIXED64:
-		if (r->end - r->p < 8)
-			return -1;
-		r->p += 8;
-		return 0;
-	case WT_FIXED32:
-		if (r->end - r->p < 4)
-			return -1;
-		r->p += 4;
-		return 0;
-	case WT_LEN:
-		if (pb_varint(r, &v) < 0 || v > (uint64_t) (r->end - r->p))
-			return -1;
-		r->p += v;
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-/* Reads a tag; field number 0 is invalid in protobuf. */
-static int
-pb_tag(struct pb_reader *r, uint32_t *field, unsigned int *wt)
-{
-	uint64_t tag;
-
-	if (pb_varint(r, &tag) < 0 || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
-		return -1;
-	*field = (uint32_t) (tag >> 3);
-	*wt = (unsigned int) (tag & 7);
-	return 0;
-}
 
 /* The fields of one entry, as a table: field number -> where it goes. */
 struct pb_field {
@@ -127,7 +52,7 @@ static const struct pb_field restore_fields[] = {
 };
 
 static int
-decode_entry(struct pb_reader *r, const struct pb_field *fields, size_t nfields, struct ferry_criu_stats *out,
+decode_entry(struct ferry_pb *r, const struct pb_field *fields, size_t nfields, struct ferry_criu_stats *out,
 	     const char *what, ferry_error_t *err)
 {
 	while (r->p < r->end) {
@@ -136,22 +61,22 @@ decode_entry(struct pb_reader *r, const struct pb_field *fields, size_t nfields,
 		unsigned int wt;
 		uint64_t v;
 
-		if (pb_tag(r, &number, &wt) < 0)
+		if (ferry_pb_tag(r, &number, &wt) < 0)
 			return ferry_error_set(err, EINVAL, "%s entry: malformed field tag", what);
 		for (size_t i = 0; i < nfields; i++)
 			if (fields[i].number == number)
 				f = &fields[i];
 		if (f == NULL) {
 			/* A newer CRIU may add fields: skip what we do not know. */
-			if (pb_skip(r, wt) < 0)
+			if (ferry_pb_skip(r, wt) < 0)
 				return ferry_error_set(err, EINVAL, "%s entry: field %u: truncated or bad wire type %u",
 						       what, number, wt);
 			continue;
 		}
-		if (wt != WT_VARINT)
+		if (wt != FERRY_PB_VARINT)
 			return ferry_error_set(err, EINVAL, "%s entry: field %u: wire type %u, expected a varint", what,
 					       number, wt);
-		if (pb_varint(r, &v) < 0)
+		if (ferry_pb_varint(r, &v) < 0)
 			return ferry_error_set(err, EINVAL, "%s entry: field %u: malformed varint", what, number);
 		if (f->is32) {
 			/* protobuf-c would truncate; a uint32 that does not fit is
@@ -168,36 +93,27 @@ decode_entry(struct pb_reader *r, const struct pb_field *fields, size_t nfields,
 	return 0;
 }
 
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 int
 ferry_criu_stats_decode(const void *buf, size_t len, bool dump, struct ferry_criu_stats *out, ferry_error_t *err)
 {
 	const uint8_t *p = buf, *end = p + len;
-	struct pb_reader r;
+	struct ferry_pb r;
 	uint32_t size;
 
 	memset(out, 0, sizeof(*out));
 	if (len < 4)
 		return ferry_error_set(err, EINVAL, "truncated header (%zu bytes)", len);
-	if (get_u32(p) == FERRY_CRIU_IMG_SERVICE_MAGIC) {
+	if (ferry_get_u32(p) == FERRY_CRIU_IMG_SERVICE_MAGIC) {
 		p += 4;
 		if (end - p < 4)
 			return ferry_error_set(err, EINVAL, "truncated header (%zu bytes)", len);
 	}
-	if (get_u32(p) != FERRY_CRIU_STATS_MAGIC)
-		return ferry_error_set(err, EINVAL, "not a CRIU stats image (magic 0x%08x)", get_u32(p));
+	if (ferry_get_u32(p) != FERRY_CRIU_STATS_MAGIC)
+		return ferry_error_set(err, EINVAL, "not a CRIU stats image (magic 0x%08x)", ferry_get_u32(p));
 	p += 4;
 	if (end - p < 4)
 		return ferry_error_set(err, EINVAL, "truncated: no entry size");
-	size = get_u32(p);
+	size = ferry_get_u32(p);
 	p += 4;
 	if (size > FERRY_CRIU_STATS_MAX)
 		return ferry_error_set(err, EINVAL, "entry size %u exceeds %u", size, FERRY_CRIU_STATS_MAX);
@@ -210,20 +126,20 @@ ferry_criu_stats_decode(const void *buf, size_t len, bool dump, struct ferry_cri
 		uint32_t number;
 		unsigned int wt;
 		uint64_t sub;
-		struct pb_reader s;
+		struct ferry_pb s;
 
-		if (pb_tag(&r, &number, &wt) < 0)
+		if (ferry_pb_tag(&r, &number, &wt) < 0)
 			return ferry_error_set(err, EINVAL, "malformed field tag");
-		if ((number != 1 && number != 2) || wt != WT_LEN) {
+		if ((number != 1 && number != 2) || wt != FERRY_PB_LEN) {
 			if (number == 1 || number == 2)
 				return ferry_error_set(err, EINVAL, "field %u: wire type %u, expected a message", number,
 						       wt);
-			if (pb_skip(&r, wt) < 0)
+			if (ferry_pb_skip(&r, wt) < 0)
 				return ferry_error_set(err, EINVAL, "field %u: truncated or bad wire type %u", number,
 						       wt);
 			continue;
 		}
-		if (pb_varint(&r, &sub) < 0 || sub > (uint64_t) (r.end - r.p))
+		if (ferry_pb_varint(&r, &sub) < 0 || sub > (uint64_t) (r.end - r.p))
 			return ferry_error_set(err, EINVAL, "field %u: length beyond the entry", number);
 		s.p = r.p;
 		s.end = r.p + sub;

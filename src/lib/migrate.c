@@ -1012,12 +1012,22 @@ criu_frozen_plausible(const struct mig *m)
 	return m->dump_stats.frozen_time && m->dump_stats.frozen_time / 1e6 < m->t_end - m->t0;
 }
 
+/* Pages moved: CRIU's count, except in lazy mode, where CRIU's stats-dump
+ * says nothing useful and the destination's lazy-pages daemon counts. */
+static uint64_t
+moved_pages(const struct mig *m)
+{
+	if (m->mode == FERRY_MIGRATE_LAZY && m->postcopy_pages > 0)
+		return (uint64_t) m->postcopy_pages;
+	return m->dump_stats.pages_written + m->dump_stats.pages_lazy;
+}
+
 static void
 report_text(struct mig *m, int ok, const ferry_error_t *err)
 {
 	FILE *out = stdout;
 	double downtime = m->committed ? (m->t_committed - m->t_freeze) * 1000.0 : 0;
-	uint64_t pages = m->dump_stats.pages_written + m->dump_stats.pages_lazy;
+	uint64_t pages = moved_pages(m);
 
 	if (m->o->progress)
 		fprintf(stderr, "\r\033[K");
@@ -1072,7 +1082,7 @@ report(struct mig *m, int ok, const ferry_error_t *err)
 		      criu_frozen_plausible(m) ? json_integer((json_int_t) m->dump_stats.frozen_time) : json_null(),
 		      "rootfs_bytes", (json_int_t) m->presync.bytes,
 		      "images_bytes", (json_int_t) m->images.bytes, "final_sync_bytes", (json_int_t) m->final_sync.bytes,
-		      "pages", (json_int_t) (m->dump_stats.pages_written + m->dump_stats.pages_lazy), "page_bytes", (json_int_t) m->page_bytes, "restore_ms",
+		      "pages", (json_int_t) moved_pages(m), "page_bytes", (json_int_t) m->page_bytes, "restore_ms",
 		      (json_int_t) m->restore_ms, "postcopy_ms", (json_int_t) m->postcopy_ms, "ip_ms",
 		      (json_int_t) m->ip_ms, "committed", m->committed);
 	if (ok != 0 && err && err->msg)
@@ -1297,6 +1307,7 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 		if (ferry_wire_expect(m->t, FERRY_MSG_POSTCOPY_DONE, "destination", &pc, err) < 0)
 			goto committed_out;
 		ferry_wire_get_int(pc, "ms", false, 0, INT64_MAX, &m->postcopy_ms, err);
+		ferry_wire_get_int(pc, "pages", false, 0, INT64_MAX, &m->postcopy_pages, err);
 		ferry_wire_get_bool(pc, "ok", &pc_ok, err);
 		json_decref(pc);
 		phase_end(m);

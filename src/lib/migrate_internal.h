@@ -69,6 +69,7 @@ struct mig {
 	struct ferry_transfer_stats presync, images, final_sync;
 	struct ferry_criu_stats dump_stats;
 	int64_t restore_ms, ip_ms, postcopy_ms;
+	int64_t postcopy_pages; /* copied in by the destination's lazy-pages daemon */
 	bool ip_removed[64];
 
 	bool committed;

@@ -51,6 +51,7 @@
 #include "criu.h"
 #include "criu_rpc.h"
 #include "hostcheck.h"
+#include "lazy_pages.h"
 #include "log.h"
 #include "migrate.h"
 #include "netmove.h"
@@ -239,6 +240,89 @@ accept_pages(struct sess *s, ferry_error_t *err)
 	return 0;
 }
 
+/* The lazy-pages daemon: ferry's own (lazy_pages.c) unless
+ * FERRY_LAZY_DAEMON=criu asks for CRIU's. */
+static bool
+own_lazy_daemon(void)
+{
+	const char *v = getenv("FERRY_LAZY_DAEMON");
+
+	return v == NULL || strcmp(v, "criu") != 0;
+}
+
+static uint64_t
+env_kib(const char *name, uint64_t dflt)
+{
+	const char *v = getenv(name);
+	uint64_t x;
+
+	if (v == NULL || ferry_parse_u64(v, &x) < 0 || x < 4 || x > (1u << 20))
+		x = dflt;
+	return x * 1024;
+}
+
+/* The child that is ferry's lazy-pages daemon: lazy-pages.socket in the
+ * work directory, '\0' on status_fd once it listens (as CRIU's --status-fd),
+ * its log in lazy-pages.log; exits 0 once every page is in. */
+static _Noreturn void
+run_own_lazy_daemon(struct sess *s, int ps_fd, int status_fd)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ferry_lazy_stats st;
+	struct ferry_lazy_opts o = {
+		.ps_fd = ps_fd,
+		/* Measured on the testbed (docs/benchmarks.md, session 9). */
+		.window = env_kib("FERRY_LAZY_WINDOW_KB", 16384),
+		.chunk = env_kib("FERRY_LAZY_CHUNK_KB", 2048),
+		.fault_chunk = env_kib("FERRY_LAZY_FAULT_KB", 64),
+		.timeout_ms = 0, /* as CRIU's: a cut link is the keepalive's to find */
+	};
+	int one = 1;
+
+	if (o.window < o.chunk)
+		o.window = o.chunk;
+	prctl(PR_SET_NAME, "ferry-lazy");
+	if (chdir(s->work) < 0)
+		_exit(126);
+	o.log_fd = open("lazy-pages.log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	o.images_dir = open(s->images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	memcpy(sa.sun_path, "lazy-pages.socket", sizeof("lazy-pages.socket"));
+	unlink(sa.sun_path);
+	o.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (o.images_dir < 0 || o.listen_fd < 0 || bind(o.listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+	    listen(o.listen_fd, 4) < 0) {
+		ferry_error_sys(&e, "lazy-pages.socket in %s", s->work);
+		goto fail;
+	}
+	setsockopt(ps_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (write(status_fd, "", 1) != 1)
+		_exit(125);
+	close(status_fd);
+	if (ferry_lazy_pages_serve(&o, &st, &e) < 0)
+		goto fail;
+	if (getenv("FERRY_LAZY_STDERR"))
+		dprintf(2, "lazy-pages: %" PRIu64 " pages, copy %.1f ms, poll %.1f ms, total %.1f ms, %" PRIu64 " faults, %" PRIu64 " requests\n",
+			st.pages_total, st.copy_ms, st.poll_ms, st.total_ms, st.faults, st.requests);
+	{
+		char line[64];
+		int n = snprintf(line, sizeof(line), "%" PRIu64 "\n", st.pages_copied);
+		_cleanup_error_ ferry_error_t we = FERRY_ERROR_INIT;
+		ferry_write_file_atomic_at(AT_FDCWD, "lazy-pages.stats", line, (size_t) n, 0600, &we);
+	}
+	if (o.log_fd >= 0)
+		dprintf(o.log_fd,
+			"done: %" PRIu64 " tasks, %" PRIu64 " pages (%" PRIu64 " copied, %" PRIu64 " zero-filled), %" PRIu64
+			" faults, %" PRIu64 " requests, restore %.1f ms, all in after %.1f ms\n",
+			st.tasks, st.pages_total, st.pages_copied, st.pages_zero, st.faults, st.requests, st.restore_ms,
+			st.total_ms);
+	_exit(0);
+fail:
+	if (o.log_fd >= 0)
+		dprintf(o.log_fd, "Error (ferry lazy-pages): %s\n", e.msg ? e.msg : "?");
+	_exit(1);
+}
+
 /* Runs CRIU's page server or lazy-pages daemon in the foreground as our
  * child, on the pages connection, with CRIU's TLS. */
 static int
@@ -308,6 +392,8 @@ spawn_criu_pages(struct sess *s, ferry_error_t *err)
 			dup2(nul, 1);
 		}
 		ferry_close_fds_from(lazy ? 5 : 4, NULL, 0);
+		if (lazy && own_lazy_daemon())
+			run_own_lazy_daemon(s, 3, 4);
 		execv(s->criu, argv);
 		_exit(127);
 	}
@@ -1087,10 +1173,11 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 			if (r == 0)
 				s->restored = true; /* the rollback deletes it */
 			ferry_error_clear(err);
+			_cleanup_close_ int wfd = open(s->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			_cleanup_free_ char *why = wfd >= 0 ? ferry_criu_log_errors(wfd, "lazy-pages.log", 2) : NULL;
 			return ferry_error_set(err, EPIPE,
-					       "the lazy-pages daemon died during the restore (the source stopped serving "
-					       "pages; log: %s/lazy-pages.log)",
-					       s->work);
+					       "the lazy-pages daemon died during the restore (%s; log: %s/lazy-pages.log)",
+					       why ? why : "the source stopped serving pages", s->work);
 		}
 		if (r < 0)
 			return -1;
@@ -1194,10 +1281,24 @@ do_postcopy(struct sess *s, ferry_error_t *err)
 		s->committed = false;
 		rollback(s, "post-copy failed");
 	}
+	uint64_t pages = 0;
+	if (ok) {
+		/* ferry's daemon says how many pages it copied in */
+		_cleanup_free_ char *txt = NULL;
+		_cleanup_error_ ferry_error_t re = FERRY_ERROR_INIT;
+		_cleanup_close_ int wfd = open(s->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		size_t len;
+		if (wfd >= 0 && ferry_read_file_at(wfd, "lazy-pages.stats", 64, &txt, &len, &re) == 0) {
+			txt[strcspn(txt, "\n")] = '\0';
+			if (ferry_parse_u64(txt, &pages) < 0)
+				pages = 0;
+		}
+	}
 	ferry_ps_init(&m, SPS_POSTCOPY);
 	ferry_ps_put_u32(&m, ok);
 	ferry_ps_put_u64(&m, (uint64_t) ((now_s() - s->t_restored) * 1000.0));
 	ferry_ps_put_str(&m, ok ? NULL : e.msg);
+	ferry_ps_put_u64(&m, pages);
 	return answer(s, &m, NULL, 0, err);
 }
 

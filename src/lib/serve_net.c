@@ -515,7 +515,7 @@ do_commit(struct net *n, bool *mf, ferry_error_t *err)
 {
 	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
 	_cleanup_free_ char *why = NULL;
-	uint64_t ms;
+	uint64_t ms, pages;
 	bool ok;
 
 	ferry_ps_init(&m, SPS_COMMIT);
@@ -535,10 +535,13 @@ do_commit(struct net *n, bool *mf, ferry_error_t *err)
 	ok = ferry_ps_get_u32(&m) != 0;
 	ms = ferry_ps_get_u64(&m);
 	why = ferry_ps_get_str(&m);
+	pages = ferry_ps_get_u64(&m);
 	if (!ferry_ps_done(&m))
 		fatal(n, "bad POSTCOPY", m.type);
 	return reply(n, FERRY_MSG_POSTCOPY_DONE,
-		     json_pack("{s:b, s:I, s:s*}", "ok", ok, "ms", (json_int_t) ms, "error", why), err);
+		     json_pack("{s:b, s:I, s:s*, s:I}", "ok", ok, "ms", (json_int_t) ms, "error", why, "pages",
+			       (json_int_t) pages),
+		     err);
 }
 
 /* After a failure: the monitor rolls back and may still need the pages

@@ -68,8 +68,10 @@ child_of() {
 	local i c
 	for ((i = 0; i < 100; i++)); do
 		for c in $(pgrep -P "$1"); do
-			[[ $(cat "/proc/$c/comm" 2>/dev/null) != ferry-guard ]] &&
-				tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q -- "$2" && { echo "$c"; return 0; }
+			[[ $(cat "/proc/$c/comm" 2>/dev/null) != ferry-guard ]] || continue
+			# by its arguments (CRIU), or by its name (ferry-lazy)
+			{ tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q -- "$2" ||
+				[[ $(cat "/proc/$c/comm" 2>/dev/null) == "$2" ]]; } && { echo "$c"; return 0; }
 		done
 		sleep 0.05
 	done
@@ -167,7 +169,7 @@ check() {
 #   kill-dst   b's session stalled at POINT gets SIGKILL
 #   kill-src-late  ferry migrate gets SIGKILL while b's session stalls at POINT
 #   kill-criu  a's CRIU dump, while ferry migrate stands still at POINT
-#   kill-ps    b's CRIU page server / lazy-pages daemon, the same way
+#   kill-ps    b's CRIU page server / ferry's lazy-pages daemon, the same way
 #   cut        the link cut while ferry migrate stands still at POINT
 #   full-bundle, full-work  b's --bundle-root / --work-root a full tmpfs
 #   inject-probe, kill-dst-probe  inject, kill-dst with b's CRIU leaving a
@@ -245,11 +247,12 @@ fault() {
 		;;
 	kill-ps)
 		if [[ $mode == lazy ]]; then
-			# lazy: the daemon exists from the RESTORE on
+			# lazy: the daemon (ferry's own, a child named
+			# ferry-lazy) exists from the RESTORE on
 			serve_b FERRY_FAULT="$point:stall" || return 1
 			mig_bg "$id" "$mode"
 			pid=$(stalled "$WORK/serve-b.log" "$point") || return 1
-			cp=$(child_of "$pid" "lazy-pages") || return 1
+			cp=$(child_of "$pid" "ferry-lazy") || return 1
 		else
 			# stop-copy: the page server is there before the dump
 			serve_b FERRY_FAULT="$point:stall" || return 1

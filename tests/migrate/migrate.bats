@@ -18,6 +18,8 @@ teardown_file() { suite_teardown; }
 	[ "$status" -eq 0 ]
 	[[ $output == *"mode          lazy"* ]]
 	[[ $output == *downtime* ]]
+	# ferry's lazy-pages daemon counted the pages it copied in
+	[[ $output =~ memory\ +[1-9][0-9]*\ pages\ \([0-9.]+\ MiB\)\ served\ lazily ]]
 	assert_only_on b lz
 	assert_ip_on b
 	[ "$(answer)" = b ]
@@ -35,6 +37,24 @@ teardown_file() { suite_teardown; }
 	[ "$(answer 81 count)" -ge "$c2" ]
 	tcp_client_check
 	fy a delete -f lz
+	assert_clean
+}
+
+@test "lazy with CRIU's own lazy-pages daemon (FERRY_LAZY_DAEMON=criu): the container moves as well" {
+	run_on_a lzc
+	c1=$(answer 81 count)
+	serve_stop b
+	serve_start b FERRY_LAZY_DAEMON=criu
+	run mig a b lzc --mode lazy
+	echo "$output"
+	serve_stop b
+	serve_start b
+	[ "$status" -eq 0 ]
+	assert_only_on b lzc
+	[ "$(answer)" = b ]
+	[ "$(answer 81 count)" -ge "$c1" ]
+	fy b delete -f lzc
+	on b ip addr del "$SIP/24" dev eth0
 	assert_clean
 }
 
