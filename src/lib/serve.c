@@ -301,9 +301,11 @@ run_own_lazy_daemon(struct sess *s, int ps_fd, int status_fd)
 	close(status_fd);
 	if (ferry_lazy_pages_serve(&o, &st, &e) < 0)
 		goto fail;
-	if (getenv("FERRY_LAZY_STDERR"))
-		dprintf(2, "lazy-pages: %" PRIu64 " pages, copy %.1f ms, poll %.1f ms, total %.1f ms, %" PRIu64 " faults, %" PRIu64 " requests\n",
-			st.pages_total, st.copy_ms, st.poll_ms, st.total_ms, st.faults, st.requests);
+	/* One line in the agent's log too: its work directory goes. */
+	dprintf(2,
+		"ferry serve: lazy-pages: %" PRIu64 " pages in after %.1f ms (%.1f ms copying, %.1f ms waiting), %" PRIu64
+		" faults, %" PRIu64 " requests\n",
+		st.pages_copied, st.total_ms, st.copy_ms, st.poll_ms, st.faults, st.requests);
 	{
 		char line[64];
 		int n = snprintf(line, sizeof(line), "%" PRIu64 "\n", st.pages_copied);
