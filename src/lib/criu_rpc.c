@@ -351,6 +351,12 @@ build_request(const struct action_info *ai, const struct ferry_criu_opts *o, con
 	 * a failed dump needs to be diagnosed from its log. */
 	b->opts.has_log_level = true;
 	b->opts.log_level = o->log_level > 0 ? o->log_level : 4;
+	{
+		/* The operator's word wins (a migration's dump runs at 3). */
+		const char *lv = getenv("FERRY_CRIU_LOG_LEVEL");
+		if (lv && lv[0] >= '0' && lv[0] <= '4' && lv[1] == '\0')
+			b->opts.log_level = lv[0] - '0';
+	}
 	if (o->pid > 0) {
 		/* Without a pid CRIU dumps the *requesting* process, i.e. us. */
 		b->opts.has_pid = true;

@@ -855,6 +855,12 @@ tune_dump(struct ferry_criu_opts *c, void *data)
 	/* Connections may be mid-handshake while frozen: their peers retry
 	 * the SYN and reach the restored listener. */
 	c->tcp_skip_in_flight = true;
+	/* Info, not debug: at debug CRIU writes a log line per page-pipe
+	 * step (4,900 lines, a write() each, for 1 GiB), all while frozen;
+	 * 3 took 10-15 ms off a 1 GiB lazy dump (docs/benchmarks.md, session
+	 * 9). Errors and the steps are still there; FERRY_CRIU_LOG_LEVEL=4
+	 * brings the rest back. */
+	c->log_level = 3;
 	if (m->own_lock)
 		c->network_lock = FERRY_CRIU_NETLOCK_SKIP;
 	if (m->mode == FERRY_MIGRATE_SHARED)

@@ -361,7 +361,7 @@ lines_grow() {
 	sleep 0.5
 	serve_stop b
 	serve_start b FERRY_KEEP_WORK=1
-	run env FERRY_KEEP_WORK=1 "$TB" exec a "$FERRY" migrate nl --to "$(addr_of b)" --ca "$CERTS/ca.pem" \
+	run env FERRY_KEEP_WORK=1 FERRY_CRIU_LOG_LEVEL=4 "$TB" exec a "$FERRY" migrate nl --to "$(addr_of b)" --ca "$CERTS/ca.pem" \
 		--cert "$CERTS/a.pem" --key "$CERTS/a-key.pem" --move-ip "$SIP/24" --no-progress --timeout 5000 --mode stop-copy
 	echo "$output"
 	[ "$status" -eq 0 ]
