@@ -1076,25 +1076,35 @@ all_in(struct lz *z)
 	return true;
 }
 
+/*
+ * The goodbye: PS_IOV_FORCE_CLOSE, after which the source's CRIU answers a
+ * status and ends its dump well (it kills the frozen copy).  The answer is
+ * not waited for: CRIU corks that socket and sends the status without a
+ * push, so it would sit in the source's kernel for the cork's 200 ms; the
+ * status carries nothing (it is 0 once the command is read).  Whether the
+ * stream ended well is the relays' TLS goodbye, which follows CRIU's close.
+ */
 static int
 goodbye(struct lz *z, ferry_error_t *err)
 {
 	struct ferry_ps_iov bye = { .cmd = FERRY_PS_IOV_FORCE_CLOSE };
-	int32_t status = -1;
-	ssize_t r;
 	int fl = fcntl(z->o->ps_fd, F_GETFL);
 
 	if (fl >= 0)
 		fcntl(z->o->ps_fd, F_SETFL, fl & ~O_NONBLOCK);
 	if (ferry_write_all(z->o->ps_fd, &bye, sizeof(bye)) < 0)
 		return ferry_error_sys(err, "saying goodbye to the page server");
-	do
-		r = recv(z->o->ps_fd, &status, sizeof(status), MSG_WAITALL);
-	while (r < 0 && errno == EINTR);
-	if (r != (ssize_t) sizeof(status))
-		return ferry_error_set(err, EPIPE, "the page server did not answer the goodbye");
-	if (status != 0)
-		return ferry_error_set(err, EPROTO, "the page server ended with status %d", status);
+	if (z->o->wait_status) {
+		int32_t status = -1;
+		ssize_t r;
+		do
+			r = recv(z->o->ps_fd, &status, sizeof(status), MSG_WAITALL);
+		while (r < 0 && errno == EINTR);
+		if (r != (ssize_t) sizeof(status))
+			return ferry_error_set(err, EPIPE, "the page server did not answer the goodbye");
+		if (status != 0)
+			return ferry_error_set(err, EPROTO, "the page server ended with status %d", status);
+	}
 	return 0;
 }
 

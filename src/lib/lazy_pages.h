@@ -79,6 +79,7 @@ struct ferry_lazy_opts {
 	uint64_t chunk;	     /* bytes per background request */
 	uint64_t fault_chunk; /* bytes asked for at a fault (from the faulting page on) */
 	int timeout_ms;	     /* no progress for this long: fail (<= 0: none) */
+	bool wait_status;    /* wait for the page server's answer to the goodbye */
 };
 
 struct ferry_lazy_stats {

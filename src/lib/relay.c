@@ -232,6 +232,15 @@ relay_main(void *arg)
 				continue;
 			}
 			if (ferry_write_all(r->local, buf, (size_t) n) < 0) {
+				/* The local side has ended and is gone: what still
+				 * comes is the other CRIU's answer to its goodbye,
+				 * which nobody waits for (ferry's lazy-pages daemon).
+				 * Whether the local side ended well is not the
+				 * relay's to judge: its owner has its exit status. */
+				if (local_eof && (errno == EPIPE || errno == ECONNRESET)) {
+					r->from_peer += (uint64_t) n;
+					continue;
+				}
 				fail(r, errno, "write to CRIU");
 				break;
 			}

@@ -368,6 +368,7 @@ test_daemon(void)
 		.chunk = 8 * PG,
 		.fault_chunk = 2 * PG,
 		.timeout_ms = 10000,
+		.wait_status = true,
 	};
 	int r = ferry_lazy_pages_serve(&o, &st, &err);
 	ok(r == 0, "the daemon serves the restore until every page is in (%s)", err.msg ? err.msg : "ok");
