@@ -738,7 +738,8 @@ cg_proc_cgroup_of(const char *text, const struct cg_hier *h)
 			continue;
 		*c2 = '\0';
 		if (h->v2) {
-			if (strcmp(line, "0") == 0 && c1[1] == '\0')
+			/* "0::PATH": hierarchy 0, no controllers */
+			if (c1 == line + 1 && line[0] == '0' && c1[1] == '\0')
 				return xstrdup(c2 + 1);
 		} else {
 			_cleanup_strv_ char **names = cg_split(c1 + 1, ",");
@@ -892,7 +893,12 @@ mount_v1(const struct ferry_cgroup *layout, const char *self, const char *target
 
 		if (mkdirat(tfd, h->name, 0755) < 0 && errno != EEXIST)
 			return ferry_error_sys(err, "mkdir %s", dst);
-		if (mount_hier(h, self, dst, mflags, err) < 0)
+		/* Hybrid: ferry makes no cgroup of the container's own in the
+		 * unified hierarchy, so the cgroup the process is in there is
+		 * its caller's, not one to show as its own: the unified
+		 * hierarchy is mounted whole, as before (what runc restores
+		 * from ferry's images, and the migration, expect). */
+		if (mount_hier(h, h->v2 ? NULL : self, dst, mflags, err) < 0)
 			return -1;
 		if (h->v2)
 			continue;

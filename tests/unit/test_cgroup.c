@@ -999,6 +999,38 @@ test_fork_bomb(void)
 /* The v2 code on a real cgroup2 hierarchy: on a hybrid host, pointing
  * FERRY_CGROUP_ROOT at its cgroup2 mount makes ferry see a pure v2 host
  * (with only the controllers that live there). */
+/* A child of test_real_v2, in the v2 cgroup dir: mounts the cgroups as a
+ * container's init does (ferry_cgroup_mount), without or with a cgroup
+ * namespace of its own, and checks that what it sees there is dir itself,
+ * not the hierarchy's root: 0, or what went wrong. */
+static int
+v2_mount_child(int sync, const char *dir, bool cgroupns)
+{
+	ferry_error_t e = FERRY_ERROR_INIT;
+	char tmpl[] = "/tmp/ferry-cgv2mnt-XXXXXX", c;
+	struct stat want, got;
+	int code = 0;
+
+	if (read(sync, &c, 1) != 1)
+		return 20;
+	if (unshare(CLONE_NEWNS | (cgroupns ? CLONE_NEWCGROUP : 0)) < 0 ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 21;
+	if (mkdtemp(tmpl) == NULL)
+		return 22;
+	if (ferry_cgroup_mount(tmpl, 0, &e) < 0)
+		code = 23;
+	else if (stat(dir, &want) < 0 || stat(tmpl, &got) < 0)
+		code = 24;
+	else if (got.st_ino != want.st_ino || got.st_dev != want.st_dev)
+		code = 25; /* the whole hierarchy, or another cgroup */
+	else if (!procs_has(tmpl, getpid()))
+		code = 26;
+	umount2(tmpl, MNT_DETACH);
+	rmdir(tmpl);
+	return code;
+}
+
 static void
 test_real_v2(const char *uroot)
 {
@@ -1075,6 +1107,32 @@ test_real_v2(const char *uroot)
 			   !strstr(text, "\"id\""),
 		   "real v2: stats without id: %s", text ? text : e.msg);
 		free(text);
+	}
+	/* A container without a cgroup namespace sees its own cgroup as the
+	 * root of /sys/fs/cgroup (a bind of it, as runc and crun do), not
+	 * the host's tree; with one, a fresh mount shows the same. */
+	for (int ns = 0; ns <= 1; ns++) {
+		int sync[2], status = -1;
+		pid_t c;
+
+		if (pipe2(sync, O_CLOEXEC) < 0)
+			abort();
+		fflush(stdout);
+		c = fork();
+		if (c == 0) {
+			close(sync[1]);
+			_exit(v2_mount_child(sync[0], dir, ns));
+		}
+		close(sync[0]);
+		ok(ferry_cgroup_enter(cg, c, &e) == 0, "real v2: enter a mount child");
+		if (write(sync[1], "x", 1) != 1)
+			abort();
+		close(sync[1]);
+		waitpid(c, &status, 0);
+		ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "real v2: the cgroup mount %s a cgroup namespace shows the container's own cgroup as its root "
+		   "(child exit %d)",
+		   ns ? "in" : "without", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	ok(ferry_cgroup_destroy(cg, &e) == 0 && access(dir, F_OK) < 0, "real v2: destroyed %s", e.msg ? e.msg : "");
 	ferry_cgroup_free(cg);
@@ -1313,12 +1371,44 @@ test_real(void)
 	}
 }
 
+/* /proc/PID/cgroup lines: the cgroup2 one ("0::PATH") and a v1 one with
+ * co-mounted controllers, picked by the hierarchy they belong to. */
+static void
+test_proc_cgroup_of(void)
+{
+	const char *text = "12:pids:/p\n4:cpu,cpuacct:/c/d\n1:name=systemd:/s\n0::/ferry/web1\n";
+	char *v2c[] = { "memory", "pids", NULL }, *cpu[] = { "cpuacct", "cpu", NULL }, *cpuonly[] = { "cpu", NULL };
+	char *sd[] = { "name=systemd", NULL };
+	struct cg_hier v2 = { .name = "unified", .controllers = v2c, .v2 = true };
+	struct cg_hier c = { .name = "cpu,cpuacct", .controllers = cpu };
+	struct cg_hier c1 = { .name = "cpu", .controllers = cpuonly };
+	struct cg_hier s = { .name = "systemd", .controllers = sd };
+	char *r;
+
+	r = cg_proc_cgroup_of(text, &v2);
+	is_str(r, "/ferry/web1", "proc cgroup: the cgroup2 line \"0::PATH\" is found");
+	free(r);
+	r = cg_proc_cgroup_of(text, &c);
+	is_str(r, "/c/d", "proc cgroup: co-mounted v1 controllers in any order");
+	free(r);
+	r = cg_proc_cgroup_of(text, &c1);
+	ok(r == NULL, "proc cgroup: a hierarchy with only some of a line's controllers is not that line");
+	free(r);
+	r = cg_proc_cgroup_of(text, &s);
+	is_str(r, "/s", "proc cgroup: a named hierarchy");
+	free(r);
+	r = cg_proc_cgroup_of("10::/x\n", &v2);
+	ok(r == NULL, "proc cgroup: \"10::\" is not the cgroup2 line");
+	free(r);
+}
+
 int
 main(void)
 {
 	ferry_log_set_level(FERRY_LOG_ERROR);
 	test_conversions();
 	test_paths();
+	test_proc_cgroup_of();
 	test_fake_v2();
 	test_fake_write_error();
 	test_fake_v1();
