@@ -20,6 +20,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "pb_wire.h"
+#include "terminal.h"
 #include "util.h"
 
 #define PAGE 4096u
@@ -392,17 +394,25 @@ mark_in(struct task *t, uint64_t k)
 	}
 }
 
-/* The range holding page k of the page space. */
+/*
+ * The range holding key, by binary search on one of the ranges' starts:
+ * `first` (a page number; a range spans `pages` of them), `img` or `addr`
+ * (addresses; a range spans pages * PAGE bytes).  The ranges are sorted by
+ * all three, except by `addr` once mremap has moved one.
+ */
 static struct range *
-range_of_page(struct task *t, uint64_t k)
+range_by(struct task *t, size_t start_off, uint64_t unit, uint64_t key)
 {
 	size_t lo = 0, hi = t->nr;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (k < t->r[mid].first)
+		uint64_t start;
+
+		memcpy(&start, (const char *) &t->r[mid] + start_off, sizeof(start));
+		if (key < start)
 			hi = mid;
-		else if (k >= t->r[mid].first + t->r[mid].pages)
+		else if (key >= start + t->r[mid].pages * unit)
 			lo = mid + 1;
 		else
 			return &t->r[mid];
@@ -411,20 +421,15 @@ range_of_page(struct task *t, uint64_t k)
 }
 
 static struct range *
+range_of_page(struct task *t, uint64_t k)
+{
+	return range_by(t, offsetof(struct range, first), 1, k);
+}
+
+static struct range *
 range_of_img(struct task *t, uint64_t img)
 {
-	size_t lo = 0, hi = t->nr;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (img < t->r[mid].img)
-			hi = mid;
-		else if (img >= t->r[mid].img + t->r[mid].pages * PAGE)
-			lo = mid + 1;
-		else
-			return &t->r[mid];
-	}
-	return NULL;
+	return range_by(t, offsetof(struct range, img), PAGE, img);
 }
 
 static struct range *
@@ -436,17 +441,7 @@ range_of_addr(struct task *t, uint64_t addr)
 				return &t->r[i];
 		return NULL;
 	}
-	size_t lo = 0, hi = t->nr;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (addr < t->r[mid].addr)
-			hi = mid;
-		else if (addr >= t->r[mid].addr + t->r[mid].pages * PAGE)
-			lo = mid + 1;
-		else
-			return &t->r[mid];
-	}
-	return NULL;
+	return range_by(t, offsetof(struct range, addr), PAGE, addr);
 }
 
 /* Splits the range holding run-time address addr there (no-op at an end). */
@@ -887,7 +882,8 @@ add_fork(struct lz *z, size_t ti, int uffd)
 	c = &z->t[z->nt++];
 	*c = *p;
 	c->uffd = uffd;
-	c->r = xmalloc0(p->nr * sizeof(*p->r));
+	fcntl(uffd, F_SETFL, O_NONBLOCK); /* as its parent's (the kernel copies the flags) */
+	c->r = xmalloc0((p->nr ? p->nr : 1) * sizeof(*p->r));
 	memcpy(c->r, p->r, p->nr * sizeof(*p->r));
 	size_t bytes = ((p->total + 63) / 64) * sizeof(uint64_t);
 	c->have = xmalloc0(bytes ? bytes : 1);
@@ -968,29 +964,14 @@ handle_fault(struct lz *z, size_t ti, uint64_t addr, ferry_error_t *err)
 
 /* ---- the restore's connection */
 
+/* The uffd comes on the dummy byte CRIU sends with it (send_fd). */
 static int
 recv_uffd(int sk, int *fd, ferry_error_t *err)
 {
-	char dummy;
-	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c;
-	ssize_t r;
+	char one[2];
 
-	do
-		r = recvmsg(sk, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return ferry_error_sys(err, "receiving a userfaultfd from the restore");
-	c = CMSG_FIRSTHDR(&mh);
-	if (r != 1 || c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int)))
-		return ferry_error_set(err, EPROTO, "the restore sent no userfaultfd after a pid");
-	memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if (ferry_fd_recv(sk, fd, one, sizeof(one), err) < 0)
+		return ferry_error_prefix(err, "the restore, after a pid");
 	return 0;
 }
 
@@ -1002,6 +983,11 @@ add_task(struct lz *z, int pid, int uffd, ferry_error_t *err)
 	struct task t = { .pid = pid, .uffd = uffd };
 	uint64_t first = 0;
 
+	/* CRIU opens it non-blocking; the loop depends on that. */
+	if (fcntl(uffd, F_SETFL, O_NONBLOCK) < 0) {
+		close(uffd);
+		return ferry_error_sys(err, "userfaultfd of task %d", pid);
+	}
 	if (ferry_lazy_read_runs(z->o->images_dir, pid, &runs, &n, err) < 0) {
 		close(uffd);
 		return -1;

@@ -27,6 +27,7 @@
 
 #include "lazy_pages.h"
 #include "tap.h"
+#include "terminal.h"
 #include "util.h"
 
 #define PG 4096u
@@ -275,24 +276,15 @@ restored_task(const char *sock, uint8_t *base)
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 	int pid = VPID;
 	uint32_t fin = FERRY_LAZY_RESTORE_FINISHED;
-	char dummy = 0;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { &dummy, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	ferry_error_t e = FERRY_ERROR_INIT;
 
 	if (u < 0 || ioctl(u, UFFDIO_API, &api) < 0 || ioctl(u, UFFDIO_REGISTER, &reg) < 0)
 		return 10;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	if (connect(s, (struct sockaddr *) &sa, sizeof(sa)) < 0)
 		return 11;
-	CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
-	CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
-	CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &u, sizeof(int));
-	if (send(s, &pid, sizeof(pid), 0) != sizeof(pid) || sendmsg(s, &mh, 0) != 1)
+	/* as CRIU's send_uffd: the pid, then the fd on one byte */
+	if (send(s, &pid, sizeof(pid), 0) != sizeof(pid) || ferry_fd_send(s, u, "x", &e) < 0)
 		return 12;
 	close(u);
 	if (send(s, &fin, sizeof(fin), 0) != sizeof(fin))
