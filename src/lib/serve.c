@@ -1075,10 +1075,19 @@ lazy_watch_main(void *arg)
 	struct lazy_watch *w = arg;
 
 	while (!atomic_load(&w->stop)) {
-		if (waitpid(w->daemon, &w->status, WNOHANG) == w->daemon) {
+		siginfo_t si = { 0 };
+
+		/* Looked at, not reaped: a daemon that ended well has every
+		 * page in (a small container's can, before CRIU's restore has
+		 * returned); that one wait_criu() reaps after the restore. */
+		if (waitid(P_PID, (id_t) w->daemon, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == w->daemon) {
 			_cleanup_cgroup_ ferry_cgroup_t *cg = NULL;
 			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 
+			if (si.si_code == CLD_EXITED && si.si_status == 0)
+				return NULL;
+			if (waitpid(w->daemon, &w->status, 0) != w->daemon)
+				return NULL;
 			w->reaped = true;
 			pr_warn("the lazy-pages daemon died during the restore: stopping the restore");
 			/* Restored TCP sockets that die with the copy must not
