@@ -1039,7 +1039,10 @@ report_text(struct mig *m, int ok, const ferry_error_t *err)
 		fprintf(stderr, "\r\033[K");
 	fprintf(out, "migration of %s to %s (%s): %s\n", m->o->id, m->dest_name[0] ? m->dest_name : m->host,
 		m->host, ok == 0 ? "done" : "FAILED");
-	fprintf(out, "  mode          %s (%s)\n", ferry_migrate_mode_name(m->mode), m->mode_why);
+	if (m->mode_why[0])
+		fprintf(out, "  mode          %s (%s)\n", ferry_migrate_mode_name(m->mode), m->mode_why);
+	else /* it failed before a mode was chosen */
+		fprintf(out, "  mode          %s (not chosen yet)\n", ferry_migrate_mode_name(m->mode));
 	for (size_t i = 0; i < m->n_phases; i++) {
 		const struct phase *p = &m->phases[i];
 		fprintf(out, "  %-13s %8.1f ms\n", p->name, ((p->end ? p->end : m->t_end) - p->start) * 1000.0);

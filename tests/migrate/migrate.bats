@@ -498,6 +498,8 @@ lines_grow() {
 	run fy a migrate tls --to 10.77.0.12 --ca "$WORK/evil/ca.pem" --cert "$CERTS/a.pem" --key "$CERTS/a-key.pem" --no-progress
 	[ "$status" -ne 0 ]
 	[[ $output == *"not accepted"* ]]
+	# the report says that no mode was chosen, not "auto ()"
+	[[ $output == *"mode          auto (not chosen yet)"* ]]
 	assert_only_on a tls
 	fy a delete -f tls
 	on a ip addr del "$SIP/24" dev eth0
