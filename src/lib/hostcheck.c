@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -146,8 +147,16 @@ ferry_hostcheck_run(const ferry_ctx_t *ctx, struct ferry_check_result **out, siz
 		char *argv[] = { criu, "check", NULL };
 		_cleanup_free_ char *outp = NULL;
 		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
+		/* Where /run is not a tmpfs, CRIU 4.2 leaves an empty
+		 * /run/criu.kdat.tmp behind (its cache save unlinks criu.kdat
+		 * instead of the .tmp it made): an empty one it made goes. */
+		bool had_tmp = access("/run/criu.kdat.tmp", F_OK) == 0;
 		int rc = ferry_run_capture(argv, &outp, 64 * 1024, &e2);
 		bool good = rc == 0 && outp && strstr(outp, "Looks good");
+		struct stat tst;
+
+		if (!had_tmp && lstat("/run/criu.kdat.tmp", &tst) == 0 && S_ISREG(tst.st_mode) && tst.st_size == 0)
+			unlink("/run/criu.kdat.tmp");
 
 		add(&r, &k, "criu", FERRY_CHECK_REQUIRED, true,
 		    xasprintf("%s, version %d.%d.%d (kernel %d.%d)", criu, v.major, v.minor, v.sublevel, kmaj, kmin),
