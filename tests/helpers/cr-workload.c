@@ -24,6 +24,12 @@
  *             reads a periodic timerfd that expired while frozen as
  *             it_value 0 from fdinfo and restores it disarmed; see
  *             docs/migration-notes.md.)
+ *   memory    64 MiB of anonymous memory, every page holding its number
+ *             in its first word and the complement in its last; each step
+ *             checks and writes a 16th of it, and forks a child that
+ *             checks another 16th and exits 1 on a bad page.  After a lazy
+ *             restore both get their pages through the lazy-pages daemon
+ *             (the children through userfaultfds of their own).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,6 +250,58 @@ timer(void)
 	}
 }
 
+#define MEM_PAGES (64u * 256u)
+#define MEM_WORDS (4096u / sizeof(uint64_t))
+
+/* The first bad page of [from, to), or -1. */
+static long
+memory_check(const uint64_t *m, size_t from, size_t to)
+{
+	for (size_t p = from; p < to; p++) {
+		const uint64_t *w = m + p * MEM_WORDS;
+		if (w[0] != p || w[MEM_WORDS - 1] != ~(uint64_t) p)
+			return (long) p;
+	}
+	return -1;
+}
+
+static void
+memory(void)
+{
+	uint64_t *m = mmap(NULL, (size_t) MEM_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	const size_t slice = MEM_PAGES / 16;
+
+	if (m == MAP_FAILED)
+		fail("memory: mmap");
+	for (size_t p = 0; p < MEM_PAGES; p++) {
+		m[p * MEM_WORDS] = p;
+		m[p * MEM_WORDS + MEM_WORDS - 1] = ~(uint64_t) p;
+	}
+	for (uint64_t i = 1;; i++) {
+		size_t mine = (size_t) (i % 16) * slice, theirs = (size_t) ((i + 8) % 16) * slice;
+		long bad;
+		int st = 0;
+		pid_t c = fork();
+
+		errno = 0;
+		if (c < 0)
+			fail("memory: fork");
+		if (c == 0)
+			_exit(memory_check(m, theirs, theirs + slice) < 0 ? 0 : 1);
+		bad = memory_check(m, mine, mine + slice);
+		if (bad >= 0)
+			fail("memory: page %ld reads %" PRIu64 "/%" PRIx64, bad, m[(size_t) bad * MEM_WORDS],
+			     m[(size_t) bad * MEM_WORDS + MEM_WORDS - 1]);
+		for (size_t p = mine; p < mine + slice; p++)
+			m[p * MEM_WORDS + 1] = i; /* dirty it */
+		if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail("memory: a child found a bad page in %zu-%zu (status 0x%x)", theirs, theirs + slice, st);
+		progress(i);
+		step_sleep();
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -250,11 +310,11 @@ main(int argc, char **argv)
 		void (*run)(void);
 	} workloads[] = {
 		{ "counter", counter }, { "offset", offset }, { "pipe", pipe_pair },
-		{ "socketpair", socket_pair }, { "timer", timer },
+		{ "socketpair", socket_pair }, { "timer", timer }, { "memory", memory },
 	};
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: cr-workload counter|offset|pipe|socketpair|timer\n");
+		fprintf(stderr, "usage: cr-workload counter|offset|pipe|socketpair|timer|memory\n");
 		return 2;
 	}
 	unlink("/tmp/status");

@@ -40,6 +40,44 @@ teardown_file() { suite_teardown; }
 	assert_clean
 }
 
+# progress_on HOST ID: cr-workload's step count in the container, or 0.
+progress_on() { fy "$1" exec "$2" cat /tmp/progress 2>/dev/null || echo 0; }
+
+@test "lazy: 64 MiB arrive intact through ferry's lazy-pages daemon, in the task and in the children it forks meanwhile" {
+	local b=$WORK/mem p0 p1 i
+	rm -rf "$b" && mkdir -p "$b" && cp -a "$WORK/web/rootfs" "$b/"
+	cp "$REPO/build/tests/helpers/cr-workload" "$b/rootfs/bin/"
+	jq '.process.args[2] |= sub("nc -ll"; "/bin/cr-workload memory & nc -ll")' "$WORK/web/config.json" >"$b/config.json"
+	run_on_a mem "$b"
+	for ((i = 0; i < 100; i++)); do
+		p0=$(progress_on a mem)
+		((p0 >= 2)) && break
+		sleep 0.1
+	done
+	((p0 >= 2))
+	run mig a b mem --mode lazy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# the 64 MiB (16,384 pages) and the rest came lazily
+	[[ $output =~ memory\ +([0-9]+)\ pages ]]
+	((BASH_REMATCH[1] >= 16384))
+	assert_only_on b mem
+	# two full passes over the memory after the move: every page checked
+	# by the task and by a child
+	p1=$(progress_on b mem)
+	for ((i = 0; i < 100; i++)); do
+		(($(progress_on b mem) >= p1 + 32)) && break
+		sleep 0.1
+	done
+	(($(progress_on b mem) >= p1 + 32))
+	run fy b exec mem cat /tmp/status
+	echo "status: $output"
+	[ "$status" -ne 0 ] # no /tmp/status: no check failed
+	fy b delete -f mem
+	on b ip addr del "$SIP/24" dev eth0
+	assert_clean
+}
+
 @test "lazy with CRIU's own lazy-pages daemon (FERRY_LAZY_DAEMON=criu): the container moves as well" {
 	run_on_a lzc
 	c1=$(answer 81 count)
