@@ -38,6 +38,7 @@
 
 #define LOG_PREFIX "netmove: "
 #include "log.h"
+#include "nethold.h"
 #include "netmove.h"
 #include "util.h"
 
@@ -875,7 +876,9 @@ unlock_chain(const char *tool, const char *chain, const char *addr, ferry_error_
 			continue;
 		for (char *t = strtok_r(line, " ", &tsave); t && n < ARRAY_SIZE(tok); t = strtok_r(NULL, " ", &tsave))
 			tok[n++] = t;
-		if (n == ARRAY_SIZE(tok) || !is_criu_lock_rule(tok, n, chain, addr))
+		if (n == ARRAY_SIZE(tok) ||
+		    !(is_criu_lock_rule(tok, n, chain, addr) ||
+		      (strcmp(chain, "INPUT") == 0 && ferry_hold_is_rule(tok, n, addr))))
 			continue;
 		argv[k++] = (char *) tool;
 		argv[k++] = (char *) "-w";
@@ -972,8 +975,8 @@ ferry_net_lock_available(int family)
 }
 
 /* One transaction in the filter table: rules is the body (-I/-D lines). */
-static int
-iptables_batch(int family, const char *rules, ferry_error_t *err)
+int
+ferry_net_iptables_batch(int family, const char *rules, ferry_error_t *err)
 {
 	_cleanup_free_ char *text = xasprintf("*filter\n%sCOMMIT\n", rules);
 	char *argv[] = { (char *) restore_tool(family), (char *) "-w", (char *) "--noflush", NULL };
@@ -1057,7 +1060,7 @@ batch(int family, const char *rules, struct ferry_net_lock_prep *prep, ferry_err
 	int status;
 
 	if (prep == NULL || prep->pid <= 0 || prep->family != family)
-		return iptables_batch(family, rules, err);
+		return ferry_net_iptables_batch(family, rules, err);
 	text = xasprintf("*filter\n%sCOMMIT\n", rules);
 	if (ferry_write_all(prep->in_fd, text, strlen(text)) < 0) {
 		ferry_error_sys(err, "%s: write the rules", restore_tool(family));

@@ -109,6 +109,9 @@ struct ferry_tcp_conn {
 };
 /* iptables-restore (ip6tables-restore) is in PATH. */
 bool ferry_net_lock_available(int family);
+/* One iptables-restore --noflush transaction in the filter table; rules
+ * is its body (-I/-D lines). */
+int ferry_net_iptables_batch(int family, const char *rules, ferry_error_t *err);
 /* on: adds the rules for ips[] and c[]; off: removes those of c[]. */
 int ferry_net_lock_conns(const struct ferry_ipaddr *ips, size_t n_ips, const struct ferry_tcp_conn *c, size_t n,
 			 bool on, ferry_error_t *err);

@@ -166,8 +166,12 @@ serve_recover(const ferry_ctx_t *ctx, int rfd, pid_t only)
 			/* The addresses first, as in rollback(). */
 			for (char *l = strtok_r(NULL, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 				struct ferry_ipaddr a;
-				if (ferry_ipaddr_parse(l, &a, &e) == 0)
+				if (ferry_ipaddr_parse(l, &a, &e) == 0) {
 					ferry_net_addr_del(&a, NULL, &e);
+					ferry_error_clear(&e);
+					/* and a hold's rules (nethold.h) */
+					ferry_net_criu_unlock_leftovers(&a, &e);
+				}
 				ferry_error_clear(&e);
 			}
 			if (id && ferry_id_valid(id)) {

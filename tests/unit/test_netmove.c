@@ -25,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "nethold.h"
 #include "netmove.h"
 #include "tap.h"
 #include "util.h"
@@ -318,6 +320,169 @@ test_own_lock(const struct ferry_ipaddr *a4)
 	ferry_error_clear(&err);
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int
+connect_nb(const char *addr, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	/* From another address: the answers must not go to the held one
+	 * (a client is on another host). */
+	inet_pton(AF_INET, "10.99.0.10", &me.sin_addr);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if (fd >= 0 && bind(fd, (struct sockaddr *) &me, sizeof(me)) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* 1 connected, 0 still in progress after ms, -errno refused/failed. */
+static int
+connected_within(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int e = 0;
+	socklen_t l = sizeof(e);
+
+	if (poll(&p, 1, ms) == 0)
+		return 0;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+	return e == 0 ? 1 : -e;
+}
+
+static int
+listen_on(const char *addr, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The hold (nethold.h): a SYN to an address with no listener yet waits in
+ * the queue instead of being refused; once a listener exists and the hold
+ * is let go, the connection completes at once, not after the client's 1 s
+ * SYN retransmission.
+ */
+static void
+test_hold(void)
+{
+	ferry_error_t err = FERRY_ERROR_INIT;
+	struct ferry_ipaddr x = P("10.99.0.9/24@fm0");
+	struct ferry_hold h = FERRY_HOLD_INIT;
+	char want[160];
+	int c, l, r;
+	double t;
+
+	if (!ferry_hold_available()) {
+		ok(1, "# SKIP no nfnetlink_queue or iptables-restore here");
+		return;
+	}
+	struct ferry_ipaddr client = P("10.99.0.10/24@fm0");
+
+	ok(ferry_net_addr_add(&x, NULL, &err) == 0 && ferry_net_addr_add(&client, NULL, &err) == 0,
+	   "add 10.99.0.9 for the hold, 10.99.0.10 for its client");
+	c = connect_nb("10.99.0.9", 8099);
+	ok(c >= 0 && connected_within(c, 1000) == -ECONNREFUSED, "without a hold, no listener: refused");
+	if (c >= 0)
+		close(c);
+
+	r = ferry_hold_start(&h, &x, 1, &err);
+	ok(r == 0 && h.fd >= 0 && h.queue >= 0xf000, "hold started on queue %u", (unsigned) h.queue);
+	if (r < 0)
+		show(&err);
+	snprintf(want, sizeof(want),
+		 "iptables -w -S INPUT | grep -q -- '-A INPUT -d 10.99.0.9/32 -m comment --comment ferry-hold -j NFQUEUE "
+		 "--queue-num %u --queue-bypass'", (unsigned) h.queue);
+	ok(sh(want) == 0, "its rule: NFQUEUE with bypass, tagged ferry-hold");
+	c = connect_nb("10.99.0.9", 8099);
+	ok(c >= 0 && connected_within(c, 300) == 0, "held: no answer after 300 ms, not refused");
+	l = listen_on("10.99.0.9", 8099);
+	ok(l >= 0, "a listener appears (as a restore makes one)");
+	t = now_s();
+	r = ferry_hold_release(&h, &err);
+	ok(r == 0 && h.held >= 1 && h.released == h.held, "released %llu held packet(s)", (unsigned long long) h.held);
+	if (r < 0)
+		show(&err);
+	r = connected_within(c, 900);
+	t = now_s() - t;
+	ok(r == 1 && t < 0.5, "the held connection completes %.1f ms after the release (no SYN retransmission)",
+	   t * 1000.0);
+	{
+		/* The handshake's last ACK and a request come while the rules
+		 * are being removed: let through, not dropped. */
+		int a = l >= 0 ? accept4(l, NULL, NULL, SOCK_CLOEXEC) : -1;
+		char b = 0;
+		ok(a >= 0 && write(c, "x", 1) == 1 && read(a, &b, 1) == 1 && b == 'x',
+		   "the listener accepts it and a byte goes through");
+		if (a >= 0)
+			close(a);
+	}
+	r = ferry_hold_finish(&h, &err);
+	ok(r == 0 && h.fd < 0 && !h.rules_in && h.released == h.held && sh("iptables -w -S INPUT | grep -q ferry-hold") != 0,
+	   "finish: rules gone, queue given up, all %llu packet(s) let through", (unsigned long long) h.held);
+	if (c >= 0)
+		close(c);
+	c = connect_nb("10.99.0.9", 8099);
+	ok(c >= 0 && connected_within(c, 500) == 1, "after the release the rule lets new ones through (bypass)");
+	if (c >= 0)
+		close(c);
+	ok(ferry_hold_remove_rules(&h, &err) == 0 && sh("iptables -w -S INPUT | grep -q ferry-hold") != 0,
+	   "rules removed");
+	if (l >= 0)
+		close(l);
+
+	/* A rollback: what was held is dropped, the rules go. */
+	ok(ferry_hold_start(&h, &x, 1, &err) == 0, "second hold");
+	c = connect_nb("10.99.0.9", 8099);
+	connected_within(c, 100);
+	ferry_hold_drop(&h);
+	ok(h.fd < 0 && !h.rules_in && sh("iptables -w -S INPUT | grep -q ferry-hold") != 0,
+	   "drop: queue given up, rules removed");
+	if (c >= 0)
+		close(c);
+
+	/* An agent that died holding: its rule stays and lets traffic by;
+	 * the clean-up finds it. */
+	ok(ferry_hold_start(&h, &x, 1, &err) == 0, "third hold");
+	close(h.fd);
+	h.fd = -1;
+	l = listen_on("10.99.0.9", 8099);
+	c = connect_nb("10.99.0.9", 8099);
+	ok(c >= 0 && connected_within(c, 500) == 1, "a leftover rule with nobody on its queue lets SYNs through");
+	if (c >= 0)
+		close(c);
+	if (l >= 0)
+		close(l);
+	r = ferry_net_criu_unlock_leftovers(&x, &err);
+	ok(r == 1 && sh("iptables -w -S INPUT | grep -q ferry-hold") != 0, "the leftover clean-up removes it (got %d)", r);
+	ferry_net_addr_del(&x, NULL, &err);
+	ferry_net_addr_del(&client, NULL, &err);
+	ferry_error_clear(&err);
+}
+
 static void
 test_in_netns(void)
 {
@@ -444,6 +609,7 @@ test_in_netns(void)
 		/* ferry's own lock: the address's outgoing TCP and a loopback
 		 * connection both ways, in one transaction. */
 		test_own_lock(&a4);
+		test_hold();
 	}
 	if (sh("ip6tables -w -L -n >/dev/null 2>&1") != 0) {
 		ok(1, "# SKIP ip6tables does not work here");
