@@ -721,6 +721,7 @@ post_dump(struct mig *m, ferry_error_t *err)
 		return -1;
 	ferry_tls_set_timeout(m->t, m->timeout_ms);
 	ferry_wire_get_int(ok, "restore_ms", false, 0, INT64_MAX, &m->restore_ms, err);
+	ferry_wire_get_int(ok, "held", false, 0, INT64_MAX, &m->held_packets, err);
 	json_decref(ok);
 	phase_end(m);
 	if (FAULT("src-restore", err) < 0)
@@ -764,12 +765,58 @@ post_dump(struct mig *m, ferry_error_t *err)
  * frozen, keeps it so on a rollback (thawing is then ours to decide) and
  * kills it on success.  If this fails, CRIU freezes it.
  */
+/*
+ * The addresses go to the destination just before the freeze (nethold.h):
+ * it holds their packets, adds and announces them; then they go from
+ * here once the container is frozen.  From the announcement on, a
+ * client's packet waits there for the restore instead of being dropped
+ * here, which would cost it a retransmission (a SYN: 1 s).  Until the
+ * freeze the container still runs here and its answers still go out (the
+ * address is still here: taken down before, an answer would stay in its
+ * socket until the restored copy's retransmission timer, 200 ms on).
+ */
+static int
+hand_over_ips(struct mig *m, ferry_error_t *err)
+{
+	json_t *ips = json_array(), *req, *ok = NULL;
+	int ret;
+
+	for (size_t i = 0; i < m->o->n_ips; i++) {
+		char buf[128];
+		json_array_append_new(ips, json_string(ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf))));
+	}
+	req = json_pack("{s:o}", "ips", ips);
+	{
+		uint64_t mask = 0;
+		for (size_t i = 0; i < m->o->n_ips && i < 64; i++)
+			mask |= UINT64_C(1) << i;
+		ferry_guard_note(m->guard, FERRY_GUARD_HELD, mask);
+		m->ips_moved |= mask; /* announced there: here again on a rollback */
+	}
+	ret = ferry_wire_send_json(m->t, FERRY_MSG_HOLD, req, err);
+	json_decref(req);
+	/* From here the destination may have announced them: a rollback
+	 * announces them here again once its session has ended. */
+	m->held = true;
+	if (ret < 0 || ferry_wire_expect(m->t, FERRY_MSG_HOLDING, "destination", &ok, err) < 0)
+		return -1;
+	ferry_wire_get_int(ok, "ms", false, 0, INT64_MAX, &m->hold_ms, err);
+	json_decref(ok);
+	return FAULT("src-hold", err);
+}
+
 static int
 freeze_first(struct mig *m, ferry_error_t *err)
 {
-	if (!m->gated)
-		mig_gate_new_conns(m, true);
 	m->t_freeze = now_s();
+	if (m->can_hold && !m->held) {
+		/* No gate then: the addresses are not here any more. */
+		if (hand_over_ips(m, err) < 0)
+			return -1;
+	} else if (!m->gated) {
+		mig_gate_new_conns(m, true);
+		m->t_freeze = now_s();
+	}
 	if (!m->was_paused && m->cg && !m->froze) {
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 		/* Told before the freeze: a guardian that thaws a cgroup
@@ -782,6 +829,17 @@ freeze_first(struct mig *m, ferry_error_t *err)
 					       e.msg);
 		else
 			pr_warn("cannot freeze first (%s); CRIU freezes it", e.msg);
+	}
+	if (m->held) {
+		/* Frozen: nothing goes out any more.  A straggler still sent
+		 * here (a SYN on its way before the announcement) finds no
+		 * address, as the gate would have dropped it, rather than a
+		 * frozen listener whose kernel would complete its handshake:
+		 * at once, before the lock. */
+		json_t *ips = mig_release_ips(m, err);
+		if (ips == NULL)
+			return -1;
+		json_decref(ips);
 	}
 	if (m->own_lock && mig_lock_network(m, err) < 0)
 		return -1;
@@ -1060,6 +1118,10 @@ report_text(struct mig *m, int ok, const ferry_error_t *err)
 	fprintf(out, "  memory        %" PRIu64 " pages (%.1f MiB)%s, %.1f MiB over the pages connection\n", pages,
 		(double) pages * 4096 / 1048576.0, m->mode == FERRY_MIGRATE_LAZY ? " served lazily" : "",
 		(double) m->page_bytes / 1048576.0);
+	if (m->held)
+		fprintf(out, "  addresses     handed over before the freeze (%" PRId64 " ms): %" PRId64
+			     " packet(s) waited for the restore on the destination\n",
+			m->hold_ms, m->held_packets);
 	if (m->restore_ms)
 		fprintf(out, "  restore       %" PRId64 " ms on the destination\n", m->restore_ms);
 	if (m->mode == FERRY_MIGRATE_LAZY && m->committed)
@@ -1094,6 +1156,8 @@ report(struct mig *m, int ok, const ferry_error_t *err)
 		      "pages", (json_int_t) moved_pages(m), "page_bytes", (json_int_t) m->page_bytes, "restore_ms",
 		      (json_int_t) m->restore_ms, "postcopy_ms", (json_int_t) m->postcopy_ms, "ip_ms",
 		      (json_int_t) m->ip_ms, "committed", m->committed);
+	json_object_set_new(r, "hold_ms", m->held ? json_integer((json_int_t) m->hold_ms) : json_null());
+	json_object_set_new(r, "held_packets", m->held ? json_integer((json_int_t) m->held_packets) : json_null());
 	if (ok != 0 && err && err->msg)
 		json_object_set_new(r, "error", json_string(err->msg));
 	event(m, "result", r);
@@ -1214,6 +1278,12 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 		shutdown(stop_fds[0], SHUT_RDWR);
 	if (choose_mode(m, dest_features, err) < 0)
 		goto out;
+	/* FERRY_NO_HOLD=1: the addresses move at the commit, their packets
+	 * dropped here meanwhile (comparisons; ferry(8)). */
+	{
+		const char *no = getenv("FERRY_NO_HOLD");
+		m->can_hold = o->n_ips > 0 && feature(dest_features, "hold") && !(no && *no && strcmp(no, "0") != 0);
+	}
 	m->sync_rootfs = m->mode != FERRY_MIGRATE_SHARED && !m->spec->root_readonly;
 	if (preflight(m, err) < 0)
 		goto out;
@@ -1279,7 +1349,7 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 					   o->id);
 		else if (m->t_freeze != 0)
 			ferry_error_prefix(err, "rolled back, \"%s\" runs on here", o->id);
-		if (m->restore_sent && !m->uncertain && m->ips_moved)
+		if ((m->restore_sent || m->held) && !m->uncertain && m->ips_moved)
 			mig_announce_again(m);
 		goto out;
 	}
@@ -1303,6 +1373,7 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 		if (ferry_wire_expect(m->t, FERRY_MSG_RESTORED, "destination", &pc, err) < 0)
 			goto committed_out;
 		ferry_wire_get_int(pc, "restore_ms", false, 0, INT64_MAX, &m->restore_ms, err);
+		ferry_wire_get_int(pc, "held", false, 0, INT64_MAX, &m->held_packets, err);
 		json_decref(pc);
 		if (ferry_wire_expect(m->t, FERRY_MSG_COMMITTED, "destination", &pc, err) < 0)
 			goto committed_out;

@@ -73,6 +73,7 @@ struct seen {
 	pid_t criu;
 	bool froze;
 	uint64_t ips_removed;
+	uint64_t ips_held; /* the destination took and announced them (HOLD) */
 	bool commit_sent;
 	bool handed_off;
 };
@@ -174,15 +175,18 @@ take_over(const ferry_ctx_t *ctx, const struct ferry_guard_info *gi, const struc
 	if (s->froze)
 		thaw(gi);
 	unlock_leftovers(gi);
-	put_back_ips(gi, s->ips_removed, 2);
-	if (s->ips_removed) {
+	/* Those HOLD gave away may still be here (taken down only once
+	 * frozen), but the neighbours were told they are there: announced
+	 * again all the same. */
+	put_back_ips(gi, s->ips_removed | s->ips_held, 2);
+	if (s->ips_removed | s->ips_held) {
 		/* A copy the destination restored ran with the addresses (its
 		 * ARP requests point the neighbours at it) until the
 		 * destination killed it, maybe after our announcement: say it
 		 * again then. */
 		struct timespec ts = { .tv_sec = 1 };
 		nanosleep(&ts, NULL);
-		put_back_ips(gi, s->ips_removed, 3);
+		put_back_ips(gi, s->ips_removed | s->ips_held, 3);
 	}
 	pr_warn("\"%s\" runs on here", gi->id);
 }
@@ -231,6 +235,9 @@ guardian_main(const ferry_ctx_t *ctx, const struct ferry_guard_info *gi, int rfd
 			break;
 		case FERRY_GUARD_IPS:
 			s.ips_removed = r.value;
+			break;
+		case FERRY_GUARD_HELD:
+			s.ips_held = r.value;
 			break;
 		case FERRY_GUARD_COMMIT:
 			s.commit_sent = true;

@@ -22,6 +22,7 @@ enum ferry_guard_note {
 	FERRY_GUARD_CRIU = 'c',      /* value: the pid of CRIU (swrk) */
 	FERRY_GUARD_FROZE = 'f',     /* we froze the cgroup: a rollback thaws it */
 	FERRY_GUARD_IPS = 'i',       /* value: bit mask of --move-ip addresses removed here */
+	FERRY_GUARD_HELD = 'o',      /* value: bit mask of addresses HOLD gave the destination */
 	FERRY_GUARD_COMMIT = 'x',    /* stop-copy: COMMIT sent, the destination owns it */
 	FERRY_GUARD_HANDOFF = 'h',   /* lazy: COMMIT sent, the page transfer decides */
 	FERRY_GUARD_SETTLED = 'd',   /* `ferry migrate` finished its own clean-up: exit */

@@ -79,7 +79,13 @@ struct mig {
 	ferry_error_t cb_err;
 	ferry_guard_t *guard; /* takes over if this process dies (migrate_guard.c) */
 	bool restore_sent;    /* the destination may have run a copy with our IPs */
-	uint64_t ips_moved;   /* the IPs release_ips() removed, for announcing again */
+	/* The destination holds the IPs' packets until its restore is done
+	 * (nethold.h): it can (can_hold), and HOLD was sent (held). */
+	bool can_hold;
+	bool held;
+	int64_t hold_ms;
+	int64_t held_packets; /* RESTORED: how many waited there */
+	uint64_t ips_moved;   /* the IPs release_ips() removed or HOLD gave away, for announcing again */
 	bool gated;	      /* new connections to the IPs dropped (gate_new_conns) */
 	/* ferry locks the network itself, CRIU none (ferry_net_lock_addr):
 	 * the IPs' TCP from the freeze on, and the tree's other connections

@@ -69,12 +69,15 @@ mig_release_ips(struct mig *m, ferry_error_t *err)
 	for (size_t i = 0; i < m->o->n_ips && i < 64; i++) {
 		char buf[128];
 		bool removed = false;
-		if (ferry_net_addr_del(&m->o->ips[i], &removed, err) < 0) {
+		/* Again after a HOLD took them down: listed, not removed twice
+		 * (that would forget to put them back on a rollback). */
+		if (!m->ip_removed[i] && ferry_net_addr_del(&m->o->ips[i], &removed, err) < 0) {
 			json_decref(ips);
 			ferry_error_prefix(err, "move %s", ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf)));
 			return NULL;
 		}
-		m->ip_removed[i] = removed;
+		if (removed)
+			m->ip_removed[i] = true;
 		json_array_append_new(ips, json_string(ferry_ipaddr_format(&m->o->ips[i], buf, sizeof(buf))));
 	}
 	{
@@ -83,7 +86,7 @@ mig_release_ips(struct mig *m, ferry_error_t *err)
 			if (m->ip_removed[i])
 				mask |= UINT64_C(1) << i;
 		ferry_guard_note(m->guard, FERRY_GUARD_IPS, mask);
-		m->ips_moved = mask;
+		m->ips_moved |= mask; /* with those HOLD gave away */
 	}
 	return ips;
 }

@@ -235,7 +235,7 @@ ferry_hold_available(void)
 	struct ferry_hold h = FERRY_HOLD_INIT;
 	bool ok;
 
-	if (!ferry_net_lock_available(AF_INET))
+	if (!ferry_net_lock_available(AF_INET) || !ferry_net_lock_available(AF_INET6))
 		return false;
 	h.fd = open_socket(&e);
 	if (h.fd < 0)

@@ -45,7 +45,7 @@ struct ferry_hold {
 #define FERRY_HOLD_INIT { .fd = -1, .remover = { FERRY_NET_LOCK_PREP_INIT, FERRY_NET_LOCK_PREP_INIT } }
 
 /* Can this host hold packets: nfnetlink_queue answers a bind, and
- * iptables-restore is there to add the rules.  Cheap (no rule is added). */
+ * iptables-restore and ip6tables-restore are there to add the rules.  Cheap (no rule is added). */
 bool ferry_hold_available(void);
 
 /* Binds a free queue, then adds one rule per address sending its packets

@@ -207,6 +207,9 @@ rollback(struct sess *s, const char *why)
 	 * state directory. */
 	ferry_restore_staged_free(s->staged);
 	s->staged = NULL;
+	/* What waited for the copy is dropped (its senders retransmit, and
+	 * reach the source once it has its addresses back). */
+	ferry_hold_drop(&s->hold);
 	/* The addresses before the copy: its restored TCP sockets, closed
 	 * when it dies, must not reach the peers (a RST would end the very
 	 * connections the source resumes); without a local address the
@@ -268,6 +271,8 @@ do_hello(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 		feat |= SPS_FEATURE_MEM_TRACK;
 	if (ferry_host_raise_pipe_max_size() == 0)
 		feat |= SPS_FEATURE_PIPE_MAX_OK;
+	if (ferry_hold_available())
+		feat |= SPS_FEATURE_HOLD;
 	ferry_ps_init(&m, SPS_HELLO_OK);
 	ferry_ps_put_str(&m, self);
 	ferry_ps_put_str(&m, cvs);
@@ -745,6 +750,18 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 		return ferry_error_prefix(err, "receiving memory");
 	if (s->mode == FERRY_MIGRATE_LAZY && spawn_criu_pages(s, err) < 0)
 		return -1;
+	if (s->held) {
+		/* HOLD brought them, announced: the same list again. */
+		bool same = n_ips == s->n_ips;
+		for (uint32_t i = 0; same && i < n_ips; i++) {
+			struct ferry_ipaddr a;
+			same = ips[i] && ferry_ipaddr_parse(ips[i], &a, err) == 0 && a.family == s->ips[i].family &&
+			       memcmp(a.addr, s->ips[i].addr, sizeof(a.addr)) == 0;
+		}
+		if (!same)
+			return ferry_error_set(err, EPROTO, "RESTORE: the addresses differ from those of HOLD");
+		goto addresses_here;
+	}
 	/* The restored sockets bind to these: here before the restore, not
 	 * announced before COMMIT. */
 	for (uint32_t i = 0; i < n_ips; i++) {
@@ -767,6 +784,7 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 	}
 	if (write_uncommitted(s, false, err) < 0)
 		return -1;
+addresses_here:
 	if (ferry_fault("dst-restore"))
 		return ferry_error_set(err, EIO, "fault injected at dst-restore");
 	if (s->o->cgroup_parent)
@@ -822,10 +840,83 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 	}
 	s->restored = true;
 	s->t_restored = now_s();
+	/* The sockets exist: what waited goes on to them. */
+	if (s->held && ferry_hold_release(&s->hold, err) < 0)
+		return ferry_error_prefix(err, "let the held packets through");
 	ferry_fault("dst-restored"); /* only as a stall: a kill here */
 	if (ferry_fault("dst-restored-exit"))
 		_exit(99); /* an agent dying at the worst moment (tests) */
 	return 0;
+}
+
+/*
+ * HOLD: the source is about to freeze.  The addresses come here now, with
+ * their packets held until the restored sockets exist (nethold.h): the
+ * rules first, so that nothing reaches the address before they do (it
+ * would meet no socket and be answered with a RST).
+ */
+static int
+do_hold(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
+{
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+	uint32_t n_ips = ferry_ps_get_u32(req);
+	char *ips[64] = { NULL };
+	double t = now_s();
+	int ret = -1;
+
+	if (n_ips == 0 || n_ips > 64)
+		return ferry_error_set(err, EPROTO, "HOLD: %u addresses, 1 to 64", n_ips);
+	for (uint32_t i = 0; i < n_ips; i++)
+		ips[i] = ferry_ps_get_str(req);
+	if (!ferry_ps_done(req)) {
+		ferry_error_set(err, EPROTO, "HOLD: malformed");
+		goto out;
+	}
+	if (s->images == NULL || s->x.active || s->restored || s->held) {
+		ferry_error_set(err, EPROTO, "HOLD before DUMP, inside a transfer, after RESTORE, or twice");
+		goto out;
+	}
+	for (uint32_t i = 0; i < n_ips; i++) {
+		if (ips[i] == NULL || ferry_ipaddr_parse(ips[i], &s->ips[i], err) < 0) {
+			ferry_error_prefix(err, "HOLD: ips[%u]", i);
+			goto out;
+		}
+		s->n_ips = i + 1;
+	}
+	if (ferry_hold_start(&s->hold, s->ips, s->n_ips, err) < 0)
+		goto out;
+	s->held = true;
+	if (write_uncommitted(s, true, err) < 0)
+		goto out;
+	for (size_t i = 0; i < s->n_ips; i++)
+		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
+			goto out;
+	for (size_t i = 0; i < s->n_ips; i++) {
+		if (ferry_net_announcer_open(&s->ips[i], &s->ann[i], err) < 0)
+			goto out;
+		s->n_ann = i + 1;
+	}
+	if (write_uncommitted(s, false, err) < 0)
+		goto out;
+	if (ferry_fault("dst-hold")) {
+		ferry_error_set(err, EIO, "fault injected at dst-hold");
+		goto out;
+	}
+	/* Once: COMMIT repeats it, when neighbours that missed this one
+	 * would otherwise still send to the source. */
+	for (size_t i = 0; i < s->n_ann; i++)
+		if (ferry_net_announcer_send(&s->ann[i], 1, err) < 0) {
+			pr_warn("%s", err->msg);
+			ferry_error_clear(err);
+		}
+	ferry_ps_init(&m, SPS_HOLDING);
+	ferry_ps_put_u64(&m, (uint64_t) ((now_s() - t) * 1000.0));
+	ferry_ps_put_u32(&m, s->hold.queue);
+	ret = answer(s, &m, NULL, 0, err);
+out:
+	for (uint32_t i = 0; i < n_ips; i++)
+		free(ips[i]);
+	return ret;
 }
 
 static int
@@ -854,7 +945,17 @@ do_restore(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 	if (ret == 0) {
 		ferry_ps_init(&m, SPS_RESTORED);
 		ferry_ps_put_u64(&m, (uint64_t) ((s->t_restored - t) * 1000.0));
+		ferry_ps_put_u64(&m, s->hold.released);
 		ret = answer(s, &m, NULL, 0, err);
+	}
+	if (ret == 0 && s->held) {
+		/* After the answer: the hold's rules go while what still
+		 * comes is let through. */
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (ferry_hold_finish(&s->hold, &e) < 0)
+			pr_warn("session %s: %s", s->id, e.msg);
+		else
+			pr_info("session %s: %" PRIu64 " packet(s) waited for the restore", s->id, s->hold.released);
 	}
 out:
 	for (uint32_t i = 0; i < n_ips; i++)
@@ -945,6 +1046,7 @@ session_free(struct sess *s)
 {
 	close_announcers(s);
 	stop_criu(s);
+	ferry_hold_drop(&s->hold);
 	ferry_restore_staged_free(s->staged);
 	s->staged = NULL;
 	free(s->staged_cg);
@@ -1093,6 +1195,8 @@ handle(struct sess *s, struct ferry_ps_msg *req, bool *bye, ferry_error_t *err)
 		return do_files_end(s, req, err);
 	case SPS_DUMP:
 		return do_dump(s, req, err);
+	case SPS_HOLD:
+		return do_hold(s, req, err);
 	case SPS_RESTORE:
 		return do_restore(s, req, err);
 	case SPS_COMMIT:
@@ -1127,7 +1231,7 @@ ferry_serve_session(const ferry_ctx_t *ctx, const struct ferry_serve_opts *o, fe
 		    const char *peer)
 {
 	struct sess ss = { .ctx = ctx, .o = o, .peer = peer, .who = xstrdup(peer), .sock = -1, .pages_listen = -1,
-			   .ps_fd = -1, .rootfs_fd = -1, .images_fd = -1 };
+			   .ps_fd = -1, .rootfs_fd = -1, .images_fd = -1, .hold = FERRY_HOLD_INIT };
 	struct sess *s = &ss;
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 	ferry_error_t *err = &e;

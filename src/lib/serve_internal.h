@@ -20,6 +20,7 @@
 #include "checkpoint.h"
 #include "container.h"
 #include "migrate.h"
+#include "nethold.h"
 #include "netmove.h"
 #include "spec.h"
 #include "wire.h"
@@ -76,6 +77,11 @@ struct sess {
 	 * a packet socket takes an RCU grace period): ann[0..n_ann). */
 	struct ferry_announcer ann[64];
 	size_t n_ann;
+	/* The source handed its addresses over before it froze (HOLD):
+	 * they are here and announced, their packets wait in hold until the
+	 * restore is done (nethold.h). */
+	struct ferry_hold hold;
+	bool held;
 	double t_restored;
 	/* The restore made ready at DUMP, before the source freezes. */
 	ferry_restore_staged_t *staged;

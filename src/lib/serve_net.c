@@ -275,10 +275,11 @@ do_hello(struct net *n, bool *mf, ferry_error_t *err)
 	if (!ferry_ps_done(&m) || !host || !criu || !token)
 		fatal(n, "bad HELLO_OK", m.type);
 	return reply(n, FERRY_MSG_HELLO_OK,
-		     json_pack("{s:i, s:s, s:s, s:s, s:{s:b, s:b, s:b}}", "version", FERRY_WIRE_VERSION, "host", host,
-			       "token", token, "criu", criu, "features", "lazy_pages", (feat & SPS_FEATURE_LAZY) != 0,
-			       "mem_track", (feat & SPS_FEATURE_MEM_TRACK) != 0, "pipe_max_ok",
-			       (feat & SPS_FEATURE_PIPE_MAX_OK) != 0),
+		     json_pack("{s:i, s:s, s:s, s:s, s:{s:b, s:b, s:b, s:b}}", "version", FERRY_WIRE_VERSION, "host",
+			       host, "token", token, "criu", criu, "features", "lazy_pages",
+			       (feat & SPS_FEATURE_LAZY) != 0, "mem_track", (feat & SPS_FEATURE_MEM_TRACK) != 0,
+			       "pipe_max_ok", (feat & SPS_FEATURE_PIPE_MAX_OK) != 0, "hold",
+			       (feat & SPS_FEATURE_HOLD) != 0),
 		     err);
 }
 
@@ -486,7 +487,7 @@ do_restore(struct net *n, const json_t *msg, bool *mf, ferry_error_t *err)
 	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
 	json_t *ips = json_object_get(msg, "ips"), *v;
 	bool tcp = n->tcp_established;
-	uint64_t ms;
+	uint64_t ms, held;
 	size_t i;
 
 	if (ferry_wire_get_bool(msg, "tcp_established", &tcp, err) < 0)
@@ -505,9 +506,42 @@ do_restore(struct net *n, const json_t *msg, bool *mf, ferry_error_t *err)
 	if (ask(n, &m, SPS_RESTORED, mf, err) < 0)
 		return -1;
 	ms = ferry_ps_get_u64(&m);
+	held = ferry_ps_get_u64(&m);
 	if (!ferry_ps_done(&m))
 		fatal(n, "bad RESTORED", m.type);
-	return reply(n, FERRY_MSG_RESTORED, json_pack("{s:I}", "restore_ms", (json_int_t) ms), err);
+	return reply(n, FERRY_MSG_RESTORED,
+		     json_pack("{s:I, s:I}", "restore_ms", (json_int_t) ms, "held", (json_int_t) held), err);
+}
+
+/* The source hands its service addresses over just before it freezes. */
+static int
+do_hold(struct net *n, const json_t *msg, bool *mf, ferry_error_t *err)
+{
+	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
+	json_t *ips = json_object_get(msg, "ips"), *v;
+	uint64_t ms;
+	uint32_t queue;
+	size_t i;
+
+	if (!n->preflighted)
+		return ferry_error_set(err, EPROTO, "HOLD before PREFLIGHT");
+	if (!json_is_array(ips) || json_array_size(ips) == 0 || json_array_size(ips) > 64)
+		return ferry_error_set(err, EPROTO, "HOLD: \"ips\" is not a list of 1 to 64 addresses");
+	ferry_ps_init(&m, SPS_HOLD);
+	ferry_ps_put_u32(&m, (uint32_t) json_array_size(ips));
+	json_array_foreach (ips, i, v) {
+		struct ferry_ipaddr a;
+		if (!json_is_string(v) || ferry_ipaddr_parse(json_string_value(v), &a, err) < 0)
+			return ferry_error_prefix(err, "HOLD: ips[%zu]", i);
+		ferry_ps_put_str(&m, json_string_value(v));
+	}
+	if (ask(n, &m, SPS_HOLDING, mf, err) < 0)
+		return -1;
+	ms = ferry_ps_get_u64(&m);
+	queue = ferry_ps_get_u32(&m);
+	if (!ferry_ps_done(&m))
+		fatal(n, "bad HOLDING", m.type);
+	return reply(n, FERRY_MSG_HOLDING, json_pack("{s:I, s:i}", "ms", (json_int_t) ms, "queue", (int) queue), err);
 }
 
 static int
@@ -606,6 +640,9 @@ session(struct net *n)
 			break;
 		case FERRY_MSG_DUMP:
 			r = do_dump(n, msg, &mf, err);
+			break;
+		case FERRY_MSG_HOLD:
+			r = do_hold(n, msg, &mf, err);
 			break;
 		case FERRY_MSG_RESTORE:
 			r = do_restore(n, msg, &mf, err);

@@ -36,6 +36,7 @@ enum serve_ps_type {
 	SPS_COMMIT,      /* - */
 	SPS_BYE,         /* - */
 	SPS_FAIL,        /* u32 the source gave up, str why (no answer) */
+	SPS_HOLD,        /* u32 n, n x str address */
 
 	/* monitor -> network process: answers */
 	SPS_OK = 32,     /* - */
@@ -45,9 +46,10 @@ enum serve_ps_type {
 	SPS_NEED,        /* u64 bytes, u32 n, n x u32 index */
 	SPS_FD,          /* - and one descriptor */
 	SPS_DUMP_READY,  /* - */
-	SPS_RESTORED,    /* u64 restore ms */
+	SPS_RESTORED,    /* u64 restore ms, u64 packets held and let through */
 	SPS_COMMITTED,   /* u64 ip ms */
 	SPS_POSTCOPY,    /* u32 ok, u64 ms, str? error */
+	SPS_HOLDING,     /* u64 ms, u32 queue */
 
 	/* monitor -> network process: the pages connection */
 	SPS_CTL_PAGES = 64,  /* - and the accepted pages socket: do the TLS handshake */
@@ -61,6 +63,7 @@ enum serve_ps_type {
 #define SPS_FEATURE_LAZY (1u << 0)
 #define SPS_FEATURE_MEM_TRACK (1u << 1)
 #define SPS_FEATURE_PIPE_MAX_OK (1u << 2)
+#define SPS_FEATURE_HOLD (1u << 3)
 
 enum { SPS_TREE_ROOTFS = 0, SPS_TREE_IMAGES = 1 };
 

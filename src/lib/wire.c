@@ -28,6 +28,8 @@ static const char *const names[FERRY_MSG__MAX] = {
 	[FERRY_MSG_ABORT] = "ABORT",
 	[FERRY_MSG_POSTCOPY_DONE] = "POSTCOPY_DONE",
 	[FERRY_MSG_BYE] = "BYE",
+	[FERRY_MSG_HOLD] = "HOLD",
+	[FERRY_MSG_HOLDING] = "HOLDING",
 };
 
 const char *

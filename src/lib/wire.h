@@ -60,6 +60,8 @@ enum ferry_msg {
 	FERRY_MSG_ABORT,         /* src: {"reason"} */
 	FERRY_MSG_POSTCOPY_DONE, /* dst: {"ok", "ms", "error"?} lazy mode, after the last page */
 	FERRY_MSG_BYE,           /* src: {} */
+	FERRY_MSG_HOLD,          /* src: {"ips": ["a/p@dev"...]} take them now, hold their packets till restored */
+	FERRY_MSG_HOLDING,       /* dst: {"ms", "queue"} they are here and announced; their packets wait */
 	FERRY_MSG__MAX,
 };
 

@@ -378,6 +378,8 @@ trials() {
 		"stop-copy inject src-presync a tcp" "lazy inject src-presync a tcp" \
 		"stop-copy inject dst-preflight a tcp" "lazy inject dst-preflight a tcp" \
 		"stop-copy inject dst-dump a tcp" "lazy inject dst-dump a tcp" \
+		"stop-copy inject dst-hold a tcp" "lazy inject dst-hold a tcp" \
+		"stop-copy inject src-hold a tcp" "lazy inject src-hold a tcp" \
 		"stop-copy inject src-dump a tcp" "lazy inject src-dump a tcp" \
 		"stop-copy inject src-images a tcp" "lazy inject src-images a tcp" \
 		"stop-copy inject dst-restore a tcp" "lazy inject dst-restore a -" \
@@ -392,6 +394,7 @@ trials() {
 	# page transfer with it: the destination drops its copy.
 	trials \
 		"stop-copy kill src-presync a tcp" "lazy kill src-presync a tcp" \
+		"stop-copy kill src-hold a tcp" "lazy term src-hold a tcp" \
 		"stop-copy kill src-dump a tcp" "lazy kill src-dump a tcp" \
 		"stop-copy kill src-images a tcp" "lazy kill src-images a tcp" \
 		"stop-copy kill src-restore a tcp" \
@@ -411,6 +414,7 @@ trials() {
 	trials \
 		"stop-copy kill-dst dst-preflight a tcp" "lazy kill-dst dst-preflight a tcp" \
 		"stop-copy kill-dst dst-dump a tcp" "lazy kill-dst dst-dump a tcp" \
+		"stop-copy kill-dst dst-hold a tcp" "lazy kill-dst dst-hold a tcp" \
 		"stop-copy kill-dst dst-restore a tcp" "lazy kill-dst dst-restore a -" \
 		"stop-copy kill-dst dst-restored a tcp" "lazy kill-dst dst-commit a -" \
 		"lazy kill-dst dst-postcopy a -"

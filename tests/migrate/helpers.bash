@@ -177,6 +177,15 @@ assert_clean() {
 			echo "CRIU network-lock rules left on $h" >&2
 			return 1
 		fi
+		# the hold's rules go once its packets are through (nethold.h)
+		for ((i = 0; i < 30; i++)); do
+			on "$h" iptables -S | grep -q ferry-hold || break
+			sleep 0.1
+		done
+		if on "$h" iptables -S | grep -q ferry-hold; then
+			echo "hold rules left on $h: $(on "$h" iptables -S | grep ferry-hold)" >&2
+			return 1
+		fi
 	done
 }
 

@@ -119,10 +119,52 @@ progress_on() { fy "$1" exec "$2" cat /tmp/progress 2>/dev/null || echo 0; }
 	assert_clean
 }
 
-@test "new connections during the freeze wait at a gate and reach b (none lost in a's frozen listen queue)" {
-	run_on_a gt
+@test "hold: packets to the service address wait on b for the restore, no SYN is retransmitted, and the rules go" {
+	run_on_a hd
 	[ "$(answer)" = a ]
 	MIG_ENV=(FERRY_FAULT=src-dump:stall)
+	mig a b hd --mode stop-copy >"$WORK/hd.out" 2>&1 &
+	MIG_ENV=()
+	local mpid=$! pid rule=0 ipb=0 ipa=1 probe st syn0 syn1
+	pid=$(stalled "$WORK/hd.out" src-dump) || { kill "$mpid"; false; }
+	# frozen and dumped: the address is b's, announced, and its packets
+	# wait in b's queue; a has let it go
+	on b iptables -S INPUT | grep -qE -- "-d $SIP/32 -m comment --comment ferry-hold -j NFQUEUE --queue-num [0-9]+ --queue-bypass" && rule=1
+	on b ip -o addr show | grep -q " $SIP/" && ipb=1
+	on a ip -o addr show | grep -q " $SIP/" || ipa=0
+	# a connection now neither completes nor is refused: it waits
+	on client timeout 0.5 bash -c "exec 3<>/dev/tcp/$SIP/80" && probe=0 || probe=$?
+	# the kernel's SYN retransmissions from here on
+	syn0=$(on client nstat -az TcpExtTCPSynRetrans | awk '/TcpExtTCPSynRetrans/ {print $2}')
+	on client curl -s -m 15 "http://$SIP/" >"$WORK/hd.late" 2>&1 &
+	local cpid=$!
+	sleep 0.3
+	kill -USR1 "$pid"
+	wait "$mpid" && st=0 || st=$?
+	cat "$WORK/hd.out"
+	wait "$cpid" || true
+	syn1=$(on client nstat -az TcpExtTCPSynRetrans | awk '/TcpExtTCPSynRetrans/ {print $2}')
+	echo "rule on b: $rule, address on b: $ipb, on a: $ipa, probe status: $probe, late: $(cat "$WORK/hd.late"), SYN retransmissions: $syn0 -> $syn1"
+	[ "$st" -eq 0 ]
+	# the probe's SYN and the late request's at least
+	[[ $(cat "$WORK/hd.out") =~ addresses\ +handed\ over\ before\ the\ freeze\ \([0-9]+\ ms\):\ ([0-9]+)\ packet ]]
+	((BASH_REMATCH[1] >= 2))
+	[ "$rule" = 1 ]
+	[ "$ipb" = 1 ]
+	[ "$ipa" = 0 ]
+	[ "$probe" = 124 ] # timed out waiting, not refused (1)
+	[ "$(cat "$WORK/hd.late")" = b ]
+	[ "$syn1" = "$syn0" ]
+	assert_only_on b hd
+	fy b delete -f hd
+	on b ip addr del "$SIP/24" dev eth0
+	assert_clean
+}
+
+@test "FERRY_NO_HOLD: new connections during the freeze wait at a gate and reach b (none lost in a's frozen listen queue)" {
+	run_on_a gt
+	[ "$(answer)" = a ]
+	MIG_ENV=(FERRY_NO_HOLD=1 FERRY_FAULT=src-dump:stall)
 	mig a b gt --mode stop-copy >"$WORK/gt.out" 2>&1 &
 	MIG_ENV=()
 	local mpid=$! pid rule=0 conn=0
@@ -212,20 +254,25 @@ progress_on() { fy "$1" exec "$2" cat /tmp/progress 2>/dev/null || echo 0; }
 	assert_clean
 }
 
-@test "the gate comes down when a migration rolls back" {
-	run_on_a gr
-	MIG_ENV=(FERRY_FAULT=src-images)
-	run mig a b gr --mode stop-copy
-	MIG_ENV=()
-	echo "$output"
-	[ "$status" -ne 0 ]
-	assert_only_on a gr
-	! on a iptables -S INPUT | grep -q 0xc114
-	[ "$(answer)" = a ]
-	run on client timeout 2 bash -c "exec 3<>/dev/tcp/$SIP/80"
-	[ "$status" -eq 0 ]
-	fy a delete -f gr
-	assert_clean
+@test "a rollback takes the gate down (no hold), or the hold and b's address (hold): a answers again" {
+	local env
+	for env in FERRY_NO_HOLD=1 FERRY_NO_HOLD=; do
+		run_on_a gr
+		MIG_ENV=("$env" FERRY_FAULT=src-images)
+		run mig a b gr --mode stop-copy
+		MIG_ENV=()
+		echo "$env: $output"
+		[ "$status" -ne 0 ]
+		assert_only_on a gr
+		assert_ip_on a
+		! on a iptables -S INPUT | grep -q 0xc114
+		! on b iptables -S INPUT | grep -q ferry-hold
+		[ "$(answer)" = a ]
+		run on client timeout 2 bash -c "exec 3<>/dev/tcp/$SIP/80"
+		[ "$status" -eq 0 ]
+		fy a delete -f gr
+		assert_clean
+	done
 }
 
 @test "auto: stop-copy for a small container, lazy for a big one, and says why; --json gives events and a result" {
@@ -370,9 +417,10 @@ lines_grow() {
 	MIG_ENV=()
 	local mpid=$! pid i
 	pid=$(stalled "$WORK/ng.out" src-dump) || { kill "$mpid"; false; }
-	# frozen and locked: the address's rules and the loopback pair's
+	# frozen and locked: the address's outgoing TCP and the loopback
+	# pair's four (no gate: b holds the address's packets)
 	echo "rules while frozen: $(on a iptables -S | grep -c -- '-j DROP')"
-	[ "$(on a iptables -S | grep -c -- '-j DROP')" -ge 6 ]
+	[ "$(on a iptables -S | grep -c -- '-j DROP')" -ge 5 ]
 	kill -KILL "$pid"
 	wait "$mpid" || true
 	for ((i = 0; i < 100; i++)); do
