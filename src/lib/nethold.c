@@ -71,6 +71,41 @@ req_init(struct nl_req *r, uint16_t msg, uint16_t queue, bool ack)
 	r->g.res_id = htons(queue);
 }
 
+/* One netlink message: a packet (counted) or the ack awaited. */
+static void
+parse_one(struct ferry_hold *h, const struct nlmsghdr *m, uint32_t seq, bool *acked, int *ack_errno)
+{
+	const struct nlattr *a;
+	size_t left;
+
+	if (m->nlmsg_type == NLMSG_ERROR && seq && m->nlmsg_seq == seq) {
+		const struct nlmsgerr *e = NLMSG_DATA(m);
+		*acked = true;
+		*ack_errno = m->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? EPROTO : -e->error;
+		return;
+	}
+	if (m->nlmsg_type != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET) ||
+	    m->nlmsg_len < NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg))))
+		return;
+	a = (const struct nlattr *) ((const char *) NLMSG_DATA(m) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+	left = m->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+	while (left >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= left) {
+		size_t step = NLA_ALIGN(a->nla_len);
+		if ((a->nla_type & NLA_TYPE_MASK) == NFQA_PACKET_HDR &&
+		    a->nla_len >= NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_hdr)) {
+			struct nfqnl_msg_packet_hdr ph;
+			memcpy(&ph, (const char *) a + NLA_HDRLEN, sizeof(ph));
+			h->max_id = ntohl(ph.packet_id);
+			h->any = true;
+			h->held++;
+		}
+		if (step >= left)
+			break;
+		left -= step;
+		a = (const struct nlattr *) ((const char *) a + step);
+	}
+}
+
 /*
  * Goes through what one recv() brought: packet messages raise the count
  * and the highest id; the ack of request seq (0: none awaited) sets *acked
@@ -80,38 +115,16 @@ req_init(struct nl_req *r, uint16_t msg, uint16_t queue, bool ack)
 static void
 parse(struct ferry_hold *h, const char *buf, size_t len, uint32_t seq, bool *acked, int *ack_errno)
 {
-	int n = (int) len;
+	size_t off = 0;
 
-	for (const struct nlmsghdr *m = (const struct nlmsghdr *) buf; NLMSG_OK(m, n); m = NLMSG_NEXT(m, n)) {
-		const struct nlattr *a;
-		size_t left;
-
-		if (m->nlmsg_type == NLMSG_ERROR && seq && m->nlmsg_seq == seq) {
-			const struct nlmsgerr *e = NLMSG_DATA(m);
-			*acked = true;
-			*ack_errno = m->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ? EPROTO : -e->error;
-			continue;
-		}
-		if (m->nlmsg_type != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET) ||
-		    m->nlmsg_len < NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg))))
-			continue;
-		a = (const struct nlattr *) ((const char *) NLMSG_DATA(m) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
-		left = m->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg)));
-		while (left >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= left) {
-			size_t step = NLA_ALIGN(a->nla_len);
-			if ((a->nla_type & NLA_TYPE_MASK) == NFQA_PACKET_HDR &&
-			    a->nla_len >= NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_hdr)) {
-				struct nfqnl_msg_packet_hdr ph;
-				memcpy(&ph, (const char *) a + NLA_HDRLEN, sizeof(ph));
-				h->max_id = ntohl(ph.packet_id);
-				h->any = true;
-				h->held++;
-			}
-			if (step >= left)
-				break;
-			left -= step;
-			a = (const struct nlattr *) ((const char *) a + step);
-		}
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *m = (const struct nlmsghdr *) (buf + off);
+		if (m->nlmsg_len < sizeof(*m) || m->nlmsg_len > len - off)
+			break;
+		parse_one(h, m, seq, acked, ack_errno);
+		off += NLMSG_ALIGN(m->nlmsg_len);
+		if (off > len)
+			break;
 	}
 }
 

@@ -119,6 +119,20 @@ progress_on() { fy "$1" exec "$2" cat /tmp/progress 2>/dev/null || echo 0; }
 	assert_clean
 }
 
+# late_then_go NAME PID MPID: a request begun now (its answer in
+# $WORK/NAME.late), then the migration stalled in PID goes on; its status
+# in st, its output ($WORK/NAME.out) shown.
+late_then_go() {
+	local name=$1 pid=$2 mpid=$3 cpid
+	on client curl -s -m 15 "http://$SIP/" >"$WORK/$name.late" 2>&1 &
+	cpid=$!
+	sleep 0.3
+	kill -USR1 "$pid"
+	wait "$mpid" && st=0 || st=$?
+	cat "$WORK/$name.out"
+	wait "$cpid" || true
+}
+
 @test "hold: packets to the service address wait on b for the restore, no SYN is retransmitted, and the rules go" {
 	run_on_a hd
 	[ "$(answer)" = a ]
@@ -136,13 +150,7 @@ progress_on() { fy "$1" exec "$2" cat /tmp/progress 2>/dev/null || echo 0; }
 	on client timeout 0.5 bash -c "exec 3<>/dev/tcp/$SIP/80" && probe=0 || probe=$?
 	# the kernel's SYN retransmissions from here on
 	syn0=$(on client nstat -az TcpExtTCPSynRetrans | awk '/TcpExtTCPSynRetrans/ {print $2}')
-	on client curl -s -m 15 "http://$SIP/" >"$WORK/hd.late" 2>&1 &
-	local cpid=$!
-	sleep 0.3
-	kill -USR1 "$pid"
-	wait "$mpid" && st=0 || st=$?
-	cat "$WORK/hd.out"
-	wait "$cpid" || true
+	late_then_go hd "$pid" "$mpid"
 	syn1=$(on client nstat -az TcpExtTCPSynRetrans | awk '/TcpExtTCPSynRetrans/ {print $2}')
 	echo "rule on b: $rule, address on b: $ipb, on a: $ipa, probe status: $probe, late: $(cat "$WORK/hd.late"), SYN retransmissions: $syn0 -> $syn1"
 	[ "$st" -eq 0 ]
@@ -174,13 +182,7 @@ progress_on() { fy "$1" exec "$2" cat /tmp/progress 2>/dev/null || echo 0; }
 	on a iptables -S INPUT | grep -qE -- "-d $SIP/32 .*--tcp-flags FIN,SYN,RST,ACK SYN -j DROP" && rule=1
 	on client timeout 1 bash -c "exec 3<>/dev/tcp/$SIP/80" && conn=1
 	# ...and a request begun now is answered by b once it has the container
-	on client curl -s -m 15 "http://$SIP/" >"$WORK/gt.late" 2>&1 &
-	local cpid=$!
-	sleep 0.3
-	kill -USR1 "$pid"
-	wait "$mpid" && st=0 || st=$?
-	cat "$WORK/gt.out"
-	wait "$cpid" || true
+	late_then_go gt "$pid" "$mpid"
 	echo "gate rule seen: $rule, connected while frozen: $conn, late request: $(cat "$WORK/gt.late")"
 	[ "$st" -eq 0 ]
 	[ "$rule" = 1 ]
