@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -444,10 +445,32 @@ removal_wait(struct ferry_hold *h, ferry_error_t *err)
 	return 0;
 }
 
+/* The release's second half, in a thread of its own: the caller goes on
+ * with its session while packets keep being let through. */
+static void *
+release_main(void *arg)
+{
+	struct ferry_hold *h = arg;
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+
+	if (h->removing && removal_wait(h, &e) < 0) {
+		pr_warn("%s", e.msg);
+		ferry_error_clear(&e);
+	}
+	if (accept_held(h, &e) < 0)
+		h->thread_failed = true;
+	ferry_error_clear(&e);
+	config_cmd(h, h->queue, NFQNL_CFG_CMD_UNBIND, &e);
+	close(h->fd);
+	h->fd = -1;
+	return NULL;
+}
+
 int
 ferry_hold_release(struct ferry_hold *h, ferry_error_t *err)
 {
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	int r;
 
 	if (h->fd < 0)
 		return 0;
@@ -461,28 +484,25 @@ ferry_hold_release(struct ferry_hold *h, ferry_error_t *err)
 		 * the session's end removes them. */
 		pr_warn("%s", e.msg);
 	}
+	h->waited = h->released;
+	r = pthread_create(&h->thread, NULL, release_main, h);
+	if (r != 0) {
+		release_main(h); /* then here */
+		return 0;
+	}
+	h->thread_running = true;
 	return 0;
 }
 
 int
 ferry_hold_finish(struct ferry_hold *h, ferry_error_t *err)
 {
-	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-
-	if (h->fd < 0 && !h->removing)
-		return 0;
-	if (h->removing && removal_wait(h, &e) < 0) {
-		pr_warn("%s", e.msg);
-		ferry_error_clear(&e);
+	if (h->thread_running) {
+		pthread_join(h->thread, NULL);
+		h->thread_running = false;
 	}
-	if (h->fd >= 0) {
-		int r = accept_held(h, err);
-		config_cmd(h, h->queue, NFQNL_CFG_CMD_UNBIND, &e);
-		close(h->fd);
-		h->fd = -1;
-		if (r < 0)
-			return -1;
-	}
+	if (h->thread_failed)
+		return ferry_error_set(err, EIO, "hold: letting the last packets through failed");
 	pr_debug("let %" PRIu64 " held packet(s) through", h->released);
 	return 0;
 }
@@ -503,6 +523,11 @@ ferry_hold_drop(struct ferry_hold *h)
 {
 	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
 
+	if (h->thread_running) {
+		/* released: its thread ends within the removal's bound */
+		pthread_join(h->thread, NULL);
+		h->thread_running = false;
+	}
 	if (h->fd >= 0) {
 		close(h->fd); /* the kernel drops what the queue held */
 		h->fd = -1;

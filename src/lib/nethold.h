@@ -19,6 +19,7 @@
 #ifndef FERRY_NETHOLD_H
 #define FERRY_NETHOLD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,13 +34,19 @@ struct ferry_hold {
 	struct ferry_ipaddr ips[64];
 	size_t n_ips;
 	uint64_t held;     /* packets queued so far */
-	uint64_t released; /* of them, let through */
+	uint64_t released; /* of them, let through (by the thread, after the release) */
+	uint64_t waited;   /* those held when the release came */
 	uint32_t max_id;   /* the last packet id read */
 	bool any;
 	/* iptables-restore for each family, started with the hold, that
 	 * takes its rules out at the release */
 	struct ferry_net_lock_prep remover[2];
 	bool removing;     /* they have their input: the removal is under way */
+	/* After the release, a thread lets through what still comes until
+	 * the rules are gone, then gives the queue up. */
+	pthread_t thread;
+	bool thread_running;
+	bool thread_failed;
 };
 
 #define FERRY_HOLD_INIT { .fd = -1, .remover = { FERRY_NET_LOCK_PREP_INIT, FERRY_NET_LOCK_PREP_INIT } }
@@ -54,10 +61,10 @@ bool ferry_hold_available(void);
 int ferry_hold_start(struct ferry_hold *h, const struct ferry_ipaddr *ips, size_t n_ips, ferry_error_t *err);
 
 /* Lets every packet held so far go on and starts the rules' removal, for
- * the caller to answer its peer at once; ferry_hold_finish then lets through
- * what still comes until the rules are gone, and gives the queue up (a
- * packet dropped there would cost its sender a retransmission: 1 s for a
- * SYN, or for the ACK that ends a handshake).  Should the rules stay (the
+ * the caller to answer its peer at once; a thread then lets through what
+ * still comes until the rules are gone, and gives the queue up (a packet
+ * dropped there would cost its sender a retransmission: 1 s for a SYN, or
+ * for the ACK that ends a handshake); ferry_hold_finish waits for it.  Should the rules stay (the
  * tool failed: warned), they let packets through (bypass) until
  * ferry_hold_remove_rules. */
 int ferry_hold_release(struct ferry_hold *h, ferry_error_t *err);

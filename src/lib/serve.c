@@ -945,18 +945,10 @@ do_restore(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 	if (ret == 0) {
 		ferry_ps_init(&m, SPS_RESTORED);
 		ferry_ps_put_u64(&m, (uint64_t) ((s->t_restored - t) * 1000.0));
-		ferry_ps_put_u64(&m, s->hold.released);
+		ferry_ps_put_u64(&m, s->hold.waited);
 		ret = answer(s, &m, NULL, 0, err);
 	}
-	if (ret == 0 && s->held) {
-		/* After the answer: the hold's rules go while what still
-		 * comes is let through. */
-		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
-		if (ferry_hold_finish(&s->hold, &e) < 0)
-			pr_warn("session %s: %s", s->id, e.msg);
-		else
-			pr_info("session %s: %" PRIu64 " packet(s) waited for the restore", s->id, s->hold.released);
-	}
+
 out:
 	for (uint32_t i = 0; i < n_ips; i++)
 		free(ips[i]);
@@ -1202,6 +1194,14 @@ handle(struct sess *s, struct ferry_ps_msg *req, bool *bye, ferry_error_t *err)
 	case SPS_COMMIT:
 		if (do_commit(s, req, err) < 0)
 			return -1;
+		if (s->held) {
+			/* After COMMITTED: the hold's rules go while what still
+			 * comes is let through (a few ms of iptables-restore
+			 * that the source's commit need not wait for). */
+			_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+			if (ferry_hold_finish(&s->hold, &e) < 0)
+				pr_warn("session %s: %s", s->id, e.msg);
+		}
 		return s->mode == FERRY_MIGRATE_LAZY ? do_postcopy(s, err) : 0;
 	case SPS_BYE:
 		if (!ferry_ps_done(req))
