@@ -483,6 +483,55 @@ test_hold(void)
 	ferry_error_clear(&err);
 }
 
+/* The same over IPv6 (ip6tables-restore, a /128 rule): a held SYN, a
+ * listener, the release, the connection. */
+static void
+test_hold6(void)
+{
+	ferry_error_t err = FERRY_ERROR_INIT;
+	struct ferry_ipaddr x = P("fd00:99::9/64@fm0");
+	struct ferry_hold h = FERRY_HOLD_INIT;
+	struct sockaddr_in6 srv = { .sin6_family = AF_INET6, .sin6_port = htons(8098) };
+	struct sockaddr_in6 me = { .sin6_family = AF_INET6 };
+	int c = -1, l = -1, one = 1, r;
+
+	if (!ferry_hold_available()) {
+		ok(1, "# SKIP no nfnetlink_queue or ip(6)tables-restore here");
+		return;
+	}
+	/* nodad: usable at once (the hold does not add addresses itself) */
+	ok(sh("ip -6 addr add fd00:99::9/64 dev fm0 nodad && ip -6 addr add fd00:99::10/64 dev fm0 nodad") == 0,
+	   "IPv6: fd00:99::9 for the hold, fd00:99::10 for its client");
+	inet_pton(AF_INET6, "fd00:99::9", &srv.sin6_addr);
+	inet_pton(AF_INET6, "fd00:99::10", &me.sin6_addr);
+	r = ferry_hold_start(&h, &x, 1, &err);
+	ok(r == 0 && sh("ip6tables -w -S INPUT | grep -q -- '-d fd00:99::9/128 -m comment --comment ferry-hold -j NFQUEUE'") == 0,
+	   "IPv6 hold: its /128 rule in ip6tables");
+	if (r < 0)
+		show(&err);
+	c = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c >= 0 && (bind(c, (struct sockaddr *) &me, sizeof(me)) < 0 ||
+		       (connect(c, (struct sockaddr *) &srv, sizeof(srv)) < 0 && errno != EINPROGRESS))) {
+		close(c);
+		c = -1;
+	}
+	ok(c >= 0 && connected_within(c, 300) == 0, "IPv6: held, not refused");
+	l = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok(l >= 0 && bind(l, (struct sockaddr *) &srv, sizeof(srv)) == 0 && listen(l, 4) == 0, "IPv6 listener");
+	r = ferry_hold_release(&h, &err);
+	ok(r == 0 && connected_within(c, 500) == 1, "IPv6: released, the connection completes");
+	ok(ferry_hold_finish(&h, &err) == 0 && !h.rules_in && sh("ip6tables -w -S INPUT | grep -q ferry-hold") != 0,
+	   "IPv6: finished, rule gone");
+	if (c >= 0)
+		close(c);
+	if (l >= 0)
+		close(l);
+	ferry_hold_drop(&h);
+	sh("ip -6 addr del fd00:99::9/64 dev fm0; ip -6 addr del fd00:99::10/64 dev fm0");
+	ferry_error_clear(&err);
+}
+
 static void
 test_in_netns(void)
 {
@@ -621,6 +670,7 @@ test_in_netns(void)
 		ok(r == 1, "ip6tables rule removed (got %d)", r);
 		if (r < 0)
 			show(&err);
+		test_hold6();
 	}
 	ferry_error_clear(&err);
 }
