@@ -739,6 +739,41 @@ write_uncommitted(struct sess *s, bool all_ips, ferry_error_t *err)
 	return ferry_write_file_atomic_at(dfd, "uncommitted", buf, len, 0600, err);
 }
 
+/* The service addresses a request names, into the session. */
+static int
+parse_ips(struct sess *s, char *const *ips, uint32_t n_ips, const char *what, ferry_error_t *err)
+{
+	for (uint32_t i = 0; i < n_ips; i++) {
+		if (ips[i] == NULL || ferry_ipaddr_parse(ips[i], &s->ips[i], err) < 0)
+			return ferry_error_prefix(err, "%s: ips[%u]", what, i);
+		s->n_ips = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Adds them here, and opens their announcers (COMMIT, or HOLD, only
+ * sends).  If this process dies from here to COMMIT (lazy: to the last
+ * page), the listener (or the next agent to start) finds the mark and
+ * undoes what the session made (serve_recover): first with every address,
+ * then with those it added.
+ */
+static int
+add_ips(struct sess *s, ferry_error_t *err)
+{
+	if (write_uncommitted(s, true, err) < 0)
+		return -1;
+	for (size_t i = 0; i < s->n_ips; i++)
+		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
+			return -1;
+	for (size_t i = 0; i < s->n_ips; i++) {
+		if (ferry_net_announcer_open(&s->ips[i], &s->ann[i], err) < 0)
+			return -1;
+		s->n_ann = i + 1;
+	}
+	return write_uncommitted(s, false, err);
+}
+
 static int
 restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, ferry_error_t *err)
 {
@@ -760,31 +795,11 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 		}
 		if (!same)
 			return ferry_error_set(err, EPROTO, "RESTORE: the addresses differ from those of HOLD");
-		goto addresses_here;
-	}
-	/* The restored sockets bind to these: here before the restore, not
-	 * announced before COMMIT. */
-	for (uint32_t i = 0; i < n_ips; i++) {
-		if (ips[i] == NULL || ferry_ipaddr_parse(ips[i], &s->ips[i], err) < 0)
-			return ferry_error_prefix(err, "RESTORE: ips[%u]", i);
-		s->n_ips = i + 1;
-	}
-	/* If this process dies from here to COMMIT (lazy: to the last
-	 * page), the listener (or the next agent to start) finds this mark
-	 * and undoes what the session made (serve_recover). */
-	if (write_uncommitted(s, true, err) < 0)
+	} else if (parse_ips(s, ips, n_ips, "RESTORE", err) < 0 || add_ips(s, err) < 0) {
+		/* The restored sockets bind to them: here before the restore,
+		 * not announced before COMMIT. */
 		return -1;
-	for (size_t i = 0; i < s->n_ips; i++)
-		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
-			return -1;
-	for (size_t i = 0; i < s->n_ips; i++) {
-		if (ferry_net_announcer_open(&s->ips[i], &s->ann[i], err) < 0)
-			return -1;
-		s->n_ann = i + 1;
 	}
-	if (write_uncommitted(s, false, err) < 0)
-		return -1;
-addresses_here:
 	if (ferry_fault("dst-restore"))
 		return ferry_error_set(err, EIO, "fault injected at dst-restore");
 	if (s->o->cgroup_parent)
@@ -876,27 +891,10 @@ do_hold(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 		ferry_error_set(err, EPROTO, "HOLD before DUMP, inside a transfer, after RESTORE, or twice");
 		goto out;
 	}
-	for (uint32_t i = 0; i < n_ips; i++) {
-		if (ips[i] == NULL || ferry_ipaddr_parse(ips[i], &s->ips[i], err) < 0) {
-			ferry_error_prefix(err, "HOLD: ips[%u]", i);
-			goto out;
-		}
-		s->n_ips = i + 1;
-	}
-	if (ferry_hold_start(&s->hold, s->ips, s->n_ips, err) < 0)
+	if (parse_ips(s, ips, n_ips, "HOLD", err) < 0 || ferry_hold_start(&s->hold, s->ips, s->n_ips, err) < 0)
 		goto out;
 	s->held = true;
-	if (write_uncommitted(s, true, err) < 0)
-		goto out;
-	for (size_t i = 0; i < s->n_ips; i++)
-		if (ferry_net_addr_add(&s->ips[i], &s->ip_added[i], err) < 0)
-			goto out;
-	for (size_t i = 0; i < s->n_ips; i++) {
-		if (ferry_net_announcer_open(&s->ips[i], &s->ann[i], err) < 0)
-			goto out;
-		s->n_ann = i + 1;
-	}
-	if (write_uncommitted(s, false, err) < 0)
+	if (add_ips(s, err) < 0)
 		goto out;
 	if (ferry_fault("dst-hold")) {
 		ferry_error_set(err, EIO, "fault injected at dst-hold");
