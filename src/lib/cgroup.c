@@ -875,6 +875,24 @@ mount_hier(const struct cg_hier *h, const char *self, const char *dst, unsigned 
 	return 0;
 }
 
+/* The unified hierarchy of a hybrid host, whole.  From the host's cgroup
+ * namespace (no cgroup namespace of the container's own: the process is
+ * not at the root of its namespace there), a new cgroup2 mount would
+ * apply its options to the whole hierarchy, clearing the host's
+ * nsdelegate and memory_* mount options, and waits for an RCU grace
+ * period (10 ms here); the host's own mount of the hierarchy root, bound,
+ * shows the same. */
+static int
+mount_unified_whole(const struct cg_hier *h, const char *self, const char *dst, unsigned long mflags,
+		    ferry_error_t *err)
+{
+	_cleanup_free_ char *own = self ? cg_proc_cgroup_of(self, h) : NULL;
+
+	if (own && strcmp(own, "/") != 0 && strcmp(h->mount_root, "/") == 0)
+		return mount_bind_own(h, "/", dst, mflags, err);
+	return mount_hier(h, NULL, dst, mflags, err);
+}
+
 static int
 mount_v1(const struct ferry_cgroup *layout, const char *self, const char *target, unsigned long mflags,
 	 ferry_error_t *err)
@@ -893,15 +911,16 @@ mount_v1(const struct ferry_cgroup *layout, const char *self, const char *target
 
 		if (mkdirat(tfd, h->name, 0755) < 0 && errno != EEXIST)
 			return ferry_error_sys(err, "mkdir %s", dst);
-		/* Hybrid: ferry makes no cgroup of the container's own in the
-		 * unified hierarchy, so the cgroup the process is in there is
-		 * its caller's, not one to show as its own: the unified
-		 * hierarchy is mounted whole, as before (what runc restores
-		 * from ferry's images, and the migration, expect). */
-		if (mount_hier(h, h->v2 ? NULL : self, dst, mflags, err) < 0)
-			return -1;
-		if (h->v2)
+		/* Hybrid: the unified hierarchy is shown whole, as before
+		 * (what runc restores from ferry's images, and the migration,
+		 * expect). */
+		if (h->v2) {
+			if (mount_unified_whole(h, self, dst, mflags, err) < 0)
+				return -1;
 			continue;
+		}
+		if (mount_hier(h, self, dst, mflags, err) < 0)
+			return -1;
 		/* Co-mounted controllers are also reachable by each name
 		 * (cpu -> cpu,cpuacct), as systemd arranges on the host. */
 		for (char **c = h->controllers; *c; c++)

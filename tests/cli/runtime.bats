@@ -236,9 +236,8 @@ teardown() { common_teardown; }
 }
 
 @test "without a cgroup namespace /sys/fs/cgroup shows the container's own cgroups, not the host's" {
-	# The init builds its rootfs while the parent moves it into its
-	# cgroup (an RCU grace period on v1); what it mounts follows the
-	# cgroups it is in, so it must not read them before the move.
+	# What the init mounts follows the cgroups it is in, so it joins
+	# them first (ferry_cgroup_join_self).
 	# (v1 hierarchies only: the hybrid host's cgroup2 hierarchy is still
 	# bound whole, see the revert of "find the cgroup2 line": a subtree
 	# there becomes an external mount runc's restore cannot map)
@@ -251,6 +250,53 @@ teardown() { common_teardown; }
 	for root in "${lines[@]}"; do
 		[[ "$root" == */"$ID" ]]
 	done
+	assert_no_leftovers "$ID"
+}
+
+@test "the container's processes join every hierarchy of its cgroup, init and exec alike" {
+	make_bundle
+	ferry run -d -b "$BUNDLE" "$ID"
+	pid=$(ferry state "$ID" | jq -r .pid)
+	ferry exec -d --pid-file "$BUNDLE/exec.pid" "$ID" sleep 1001
+	wait_for test -s "$BUNDLE/exec.pid"
+	for p in "$pid" "$(cat "$BUNDLE/exec.pid")"; do
+		cat /proc/$p/cgroup
+		[ "$(wc -l </proc/$p/cgroup)" -gt 0 ]
+		# every line, v1 and cgroup2: N:controllers:/ferry/ID
+		! grep -v ":/ferry/$ID\$" /proc/$p/cgroup
+	done
+	ferry delete -f "$ID"
+	assert_no_leftovers "$ID"
+}
+
+# The super-block options of the cgroup2 mount at $1 ("rw,nsdelegate").
+cgroup2_super_opts() {
+	awk -v m="$1" '$5 == m { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 3); exit } }' \
+		/proc/self/mountinfo
+}
+
+@test "a container without a cgroup namespace leaves the host's cgroup2 mount options alone (hybrid)" {
+	# A new cgroup2 mount made from the host's cgroup namespace applies
+	# its options to the whole hierarchy: the host's nsdelegate would be
+	# gone.  ferry binds the host's mount of it instead.
+	local u=/sys/fs/cgroup/unified before during after
+	before=$(cgroup2_super_opts $u)
+	[ -n "$before" ] || skip "not a hybrid host (no cgroup2 at $u)"
+	ARGS='["sh","-c","ls /sys/fs/cgroup/unified/ferry >/dev/null && echo whole"]' \
+		make_bundle '.linux.namespaces |= map(select(.type != "cgroup"))'
+	mount -o remount,nsdelegate $u
+	run ferry run -b "$BUNDLE" "$ID"
+	during=$(cgroup2_super_opts $u)
+	# Put the host back as it was before asserting anything: a new mount
+	# applies exactly its options (a remount would keep nsdelegate).
+	mkdir "$BUNDLE/m"
+	unshare -m mount -t cgroup2 -o "$before" cgroup2 "$BUNDLE/m"
+	after=$(cgroup2_super_opts $u)
+	echo "$output; before: $before; during: $during; after: $after"
+	[ "$after" = "$before" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = whole ]
+	[[ "$during" == *nsdelegate* ]]
 	assert_no_leftovers "$ID"
 }
 
