@@ -67,6 +67,39 @@ char *ferry_cgroup_dir(const ferry_cgroup_t *cg, const char *controller);
 char *ferry_cgroup_dir_at_mount(const ferry_cgroup_t *cg, const char *mountpoint);
 
 int ferry_cgroup_enter(ferry_cgroup_t *cg, pid_t pid, ferry_error_t *err);
+
+/*
+ * A new child joining the cgroup by itself, without the RCU grace period
+ * (10-15 ms on a quiet host) that moving a task by its pid costs: writing
+ * a pid to cgroup.procs (or tasks) takes the global threadgroup rwsem for
+ * writing.  A single-threaded task writing "0" to a v1 hierarchy's
+ * `tasks` moves itself without that lock, and clone3(CLONE_INTO_CGROUP)
+ * starts a child in a cgroup2 cgroup without it.  The parent prepares the
+ * files (so the kernel checks the parent's credentials, whatever the child
+ * has become), ferry_cgroup_clone starts the child, and the child calls
+ * ferry_cgroup_join_self before anything else.  Where clone3 or
+ * CLONE_INTO_CGROUP is missing (kernels before 5.7), the child writes "0"
+ * to cgroup2's cgroup.procs instead.  Only for a child that is single
+ * threaded until it has joined.
+ */
+struct ferry_cgroup_join {
+	int into_fd;   /* the cgroup2 directory, or -1 */
+	bool into_done; /* the child: clone3 put us there */
+	size_t n;
+	int *fds;      /* v1 `tasks`; cgroup2's cgroup.procs last, if any */
+	char **names;  /* the hierarchies, for errors */
+	bool fake;     /* unit tests' tree of plain files: write our pid */
+};
+#define FERRY_CGROUP_JOIN_INIT { .into_fd = -1 }
+int ferry_cgroup_join_prepare(ferry_cgroup_t *cg, struct ferry_cgroup_join *j, ferry_error_t *err);
+/* fork() (with clone flags, as a raw clone without a new stack) into the
+ * cgroup2 cgroup when there is one; returns as fork does. */
+pid_t ferry_cgroup_clone(struct ferry_cgroup_join *j, unsigned long flags);
+/* In the child: join every hierarchy not yet joined, then close the files. */
+int ferry_cgroup_join_self(struct ferry_cgroup_join *j, ferry_error_t *err);
+void ferry_cgroup_join_release(struct ferry_cgroup_join *j);
+/* Prepare and join, for a process already forked and single threaded. */
+int ferry_cgroup_enter_self(ferry_cgroup_t *cg, ferry_error_t *err);
 /* Applies res to an existing cgroup; device rules only if res has some. */
 int ferry_cgroup_update(ferry_cgroup_t *cg, const struct ferry_resources *res, ferry_error_t *err);
 

@@ -9,7 +9,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cgroup_internal.h"
 #include "log.h"
@@ -66,6 +70,169 @@ int
 ferry_cgroup_enter(ferry_cgroup_t *cg, pid_t pid, ferry_error_t *err)
 {
 	if (cg_enter(cg, pid, err) < 0)
+		return ferry_error_prefix(err, "cgroup %s", cg->path);
+	return 0;
+}
+
+/* ---- joining by itself ---------------------------------------------- */
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* clone3's argument, version 2 (with .cgroup): linux/sched.h's struct
+ * clone_args, spelt out so that its header need not meet glibc's. */
+struct cg_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+		cgroup;
+};
+
+void
+ferry_cgroup_join_release(struct ferry_cgroup_join *j)
+{
+	ferry_closep(&j->into_fd);
+	for (size_t i = 0; i < j->n; i++) {
+		ferry_closep(&j->fds[i]);
+		free(j->names[i]);
+	}
+	free(j->fds);
+	free(j->names);
+	j->fds = NULL;
+	j->names = NULL;
+	j->n = 0;
+}
+
+int
+ferry_cgroup_join_prepare(ferry_cgroup_t *cg, struct ferry_cgroup_join *j, ferry_error_t *err)
+{
+	*j = (struct ferry_cgroup_join) FERRY_CGROUP_JOIN_INIT;
+	j->fds = xmalloc0((cg->n_h + 1) * sizeof(int));
+	j->names = xmalloc0((cg->n_h + 1) * sizeof(char *));
+	j->fake = cg->fake;
+	/* v1 first, cgroup2 last: the child skips the last when clone3 put
+	 * it there. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < cg->n_h; i++) {
+			const struct cg_hier *h = &cg->h[i];
+			const char *file = h->v2 || cg->fake ? "cgroup.procs" : "tasks";
+			_cleanup_close_ int dfd = -1;
+			int fd;
+
+			if (h->skipped || h->v2 != (pass == 1))
+				continue;
+			if ((dfd = cg_hier_open(cg, h, err)) < 0)
+				goto fail;
+			fd = openat(dfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (cg->fake ? O_TRUNC : 0));
+			if (fd < 0) {
+				ferry_error_sys(err, "open %s of %s", file, h->name[0] ? h->name : "cgroup2");
+				goto fail;
+			}
+			j->fds[j->n] = fd;
+			j->names[j->n++] = xstrdup(h->name[0] ? h->name : "cgroup2");
+			if (h->v2 && !cg->fake) {
+				j->into_fd = steal_fd(&dfd);
+			}
+		}
+	}
+	return 0;
+fail:
+	ferry_cgroup_join_release(j);
+	return ferry_error_prefix(err, "cgroup %s", cg->path);
+}
+
+/* Whether pid, just cloned, has SIGKILL pending or died of it. */
+static bool
+killed_at_birth(pid_t pid)
+{
+	char path[40], buf[2048];
+	_cleanup_close_ int fd = -1;
+	siginfo_t si = { 0 };
+	ssize_t n;
+
+	if (waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+		return si.si_code == CLD_KILLED && si.si_status == SIGKILL;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return false;
+	buf[n] = '\0';
+	for (const char *key = "ShdPnd:"; key; key = strcmp(key, "ShdPnd:") == 0 ? "SigPnd:" : NULL) {
+		const char *l = strstr(buf, key);
+		unsigned long long mask;
+
+		if (l && sscanf(l + strlen(key), "%llx", &mask) == 1 && (mask & (1ULL << (SIGKILL - 1))))
+			return true;
+	}
+	return false;
+}
+
+pid_t
+ferry_cgroup_clone(struct ferry_cgroup_join *j, unsigned long flags)
+{
+	pid_t pid;
+
+	if (j && j->into_fd >= 0) {
+		struct cg_clone_args a = {
+			.flags = (uint64_t) flags | CLONE_INTO_CGROUP,
+			.exit_signal = SIGCHLD,
+			.cgroup = (uint64_t) j->into_fd,
+		};
+
+		pid = (pid_t) syscall(SYS_clone3, &a, sizeof(a));
+		if (pid == 0)
+			j->into_done = true;
+		/* Linux 6.14 to at least 6.18 compare the cgroup.kill count of
+		 * the caller's cgroup with the target's and kill the child at
+		 * birth when they differ (the target's or ours was ever
+		 * killed): it has SIGKILL pending when clone3 returns, and has
+		 * not run.  Then join as before 5.7. */
+		if (pid > 0 && killed_at_birth(pid)) {
+			pr_debug("clone3 into the cgroup killed the child at birth; joining by cgroup.procs");
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			pid = -1;
+			errno = EINVAL;
+		}
+		/* Before 5.3 no clone3; before 5.7 no CLONE_INTO_CGROUP. */
+		if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
+			return pid;
+	}
+	/* A raw clone with no new stack behaves like fork() but can create
+	 * namespaces atomically with the child. */
+	return (pid_t) syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+int
+ferry_cgroup_join_self(struct ferry_cgroup_join *j, ferry_error_t *err)
+{
+	char self[24];
+	int len = snprintf(self, sizeof(self), "%d", j->fake ? (int) getpid() : 0);
+
+	for (size_t i = 0; i < j->n; i++) {
+		ssize_t w;
+
+		if (i == j->n - 1 && j->into_done)
+			break;
+		do
+			w = write(j->fds[i], self, (size_t) len);
+		while (w < 0 && errno == EINTR);
+		if (w != len) {
+			ferry_error_sys(err, "join the container's cgroup in %s", j->names[i]);
+			ferry_cgroup_join_release(j);
+			return -1;
+		}
+	}
+	ferry_cgroup_join_release(j);
+	return 0;
+}
+
+int
+ferry_cgroup_enter_self(ferry_cgroup_t *cg, ferry_error_t *err)
+{
+	struct ferry_cgroup_join j;
+
+	if (ferry_cgroup_join_prepare(cg, &j, err) < 0)
+		return -1;
+	if (ferry_cgroup_join_self(&j, err) < 0)
 		return ferry_error_prefix(err, "cgroup %s", cg->path);
 	return 0;
 }

@@ -203,6 +203,7 @@ struct create_ctx {
 	struct ferry_ns_join *joins;
 	size_t n_joins;
 	ferry_cgroup_t *cg;
+	struct ferry_cgroup_join join;
 	ferry_seccomp_filter_t *seccomp;
 };
 
@@ -298,9 +299,9 @@ spawn_init(const struct ferry_init_cfg *icfg, const ferry_spec_t *spec, unsigned
 			setns(own_timens, CLONE_NEWTIME);
 		return -1;
 	}
-	/* A raw clone with no new stack behaves like fork() but can create
-	 * namespaces atomically with the child. */
-	pid = (pid_t) syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	/* Like fork(), with the namespaces created atomically with the child,
+	 * and into the cgroup2 cgroup if there is one. */
+	pid = ferry_cgroup_clone(icfg->cg_join, flags);
 	if (pid == 0)
 		ferry_init_child(icfg);
 	if (pid < 0)
@@ -329,6 +330,7 @@ create_ctx_free(struct create_ctx *c)
 	ferry_closep(&c->console_fd);
 	close_ns_joins(c->joins, c->n_joins);
 	c->joins = NULL;
+	ferry_cgroup_join_release(&c->join);
 	ferry_cgroup_free(c->cg);
 	c->cg = NULL;
 	ferry_seccomp_free(c->seccomp);
@@ -369,7 +371,7 @@ int
 ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o, struct ferry_create_result *res,
 		       ferry_error_t *err)
 {
-	struct create_ctx c = { .pid = -1, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1 };
+	struct create_ctx c = { .pid = -1, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1, .join = FERRY_CGROUP_JOIN_INIT };
 	struct ferry_container_dir d = { .root_fd = -1, .dir_fd = -1, .lock_fd = -1 };
 	_cleanup_free_ char *bundle = NULL, *config_path = NULL, *rootfs = NULL, *cg_path = NULL;
 	_cleanup_free_ char *hook_json = NULL;
@@ -426,6 +428,8 @@ ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o
 	 * bad limit fails before anything runs. */
 	if (ferry_cgroup_create(cg_path, &spec->linux_.resources, 0, &c.cg, err) < 0)
 		goto fail;
+	if (ferry_cgroup_join_prepare(c.cg, &c.join, err) < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		ferry_error_sys(err, "socketpair");
 		goto fail;
@@ -450,6 +454,7 @@ ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o
 			.detached_stdio = o->stdio == FERRY_STDIO_DETACHED,
 			.preserve_fds = o->preserve_fds,
 			.seccomp = c.seccomp,
+			.cg_join = &c.join,
 		};
 
 		if (spawn_init(&icfg, spec, clone_flags_for(spec), pid_join_fd, time_join_fd, &c.pid, err) < 0)
@@ -457,9 +462,8 @@ ferry_container_create(const ferry_ctx_t *ctx, const struct ferry_create_opts *o
 	}
 	ferry_closep(&sp[1]);
 	c.sync_fd = steal_fd(&sp[0]);
-
-	if (ferry_cgroup_enter(c.cg, c.pid, err) < 0)
-		goto fail;
+	/* The init joins the cgroup by itself (ferry_cgroup_join_self). */
+	ferry_cgroup_join_release(&c.join);
 	if (ferry_spec_has_ns(spec, CLONE_NEWUSER) && !ferry_spec_get_ns(spec, CLONE_NEWUSER)->path &&
 	    write_id_maps(c.pid, &spec->linux_, err) < 0)
 		goto fail;

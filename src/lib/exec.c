@@ -148,6 +148,7 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 	struct ferry_process *proc = NULL;
 	ferry_seccomp_filter_t *seccomp = NULL;
 	struct ferry_ns_join *joins = NULL;
+	struct ferry_cgroup_join join = FERRY_CGROUP_JOIN_INIT;
 	size_t n_joins = 0;
 	_cleanup_close_ int console_fd = -1, pty_master = -1, sync_fd = -1, own_pidns = -1, own_timens = -1;
 	int sp[2] = { -1, -1 };
@@ -179,7 +180,8 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 		goto out;
 	if (open_container_ns(st->pid, &joins, &n_joins, err) < 0)
 		goto out;
-	if (st->cgroup_path && ferry_cgroup_open(st->cgroup_path, &cg, err) < 0)
+	if (st->cgroup_path &&
+	    (ferry_cgroup_open(st->cgroup_path, &cg, err) < 0 || ferry_cgroup_join_prepare(cg, &join, err) < 0))
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		ferry_error_sys(err, "socketpair");
@@ -207,6 +209,7 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 			.preserve_fds = o->preserve_fds,
 			.seccomp = seccomp,
 			.is_exec = true,
+			.cg_join = cg ? &join : NULL,
 		};
 
 		/* pid and time namespaces apply to children only: set ours
@@ -222,7 +225,7 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 				goto out;
 			}
 		}
-		pid = (pid_t) syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+		pid = ferry_cgroup_clone(icfg.cg_join, 0);
 		if (pid == 0)
 			ferry_init_child(&icfg);
 		if (own_pidns >= 0)
@@ -236,8 +239,8 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 	}
 	ferry_closep(&sp[1]);
 	sync_fd = steal_fd(&sp[0]);
-	if (cg && ferry_cgroup_enter(cg, pid, err) < 0)
-		goto kill;
+	/* The process joins the cgroup by itself (ferry_cgroup_join_self). */
+	ferry_cgroup_join_release(&join);
 	if (ferry_sync_send(sync_fd, SYNC_GO, err) < 0)
 		goto kill;
 	if (proc->terminal && o->console_socket == NULL) {
@@ -273,6 +276,7 @@ out_unlocked:
 	for (size_t i = 0; i < n_joins; i++)
 		close(joins[i].fd);
 	free(joins);
+	ferry_cgroup_join_release(&join);
 	ferry_seccomp_free(seccomp);
 	ferry_process_free(proc);
 	return ret < 0 ? ferry_error_prefix(err, "exec %s", o->id) : 0;

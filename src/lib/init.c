@@ -271,16 +271,18 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 		ferry_error_sys(&err, "make the %s not dumpable", cfg->is_exec ? "exec process" : "container init");
 		goto fail;
 	}
+	/* Into the container's cgroup before anything else runs or forks here
+	 * (the cgroup mounts below show it; a new cgroup namespace has it as
+	 * its root).  The parent opened the files, as the host's root. */
+	if (cfg->cg_join && ferry_cgroup_join_self(cfg->cg_join, &err) < 0)
+		goto fail;
 	/* Still as ferry's own root (see ferry_process_apply_oom_score_adj). */
 	if (ferry_process_apply_oom_score_adj(p, &err) < 0)
 		goto fail;
-	/* Moving a task into a v1 cgroup waits for an RCU grace period
-	 * (10-15 ms on a quiet host).  Unless we need the id maps or our
-	 * cgroup right away (user or cgroup namespace), build the rootfs while
-	 * the parent does that, up to the first cgroup mount (which shows the
-	 * cgroup we are in, so it waits for GO), and wait for GO at the
-	 * latest before the hooks. */
-	if ((cfg->new_user_ns || cfg->new_cgroup_ns || cfg->is_exec) && wait_for_go(&go, &err) < 0)
+	/* GO: the parent has written the id maps (a new user namespace) and
+	 * knows our pid.  Without a user namespace, build the rootfs
+	 * meanwhile and wait for GO at the latest before the hooks. */
+	if ((cfg->new_user_ns || cfg->is_exec) && wait_for_go(&go, &err) < 0)
 		goto fail;
 
 	/* In a new user namespace we start as the overflow uid until we
@@ -295,8 +297,8 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 	}
 	if (join_namespaces(cfg, false, &err) < 0)
 		goto fail;
-	/* The parent moved us into the container's cgroup before GO, so a new
-	 * cgroup namespace now has that cgroup as its root. */
+	/* We joined the container's cgroup first thing, so a new cgroup
+	 * namespace has that cgroup as its root. */
 	if (cfg->new_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
 		ferry_error_sys(&err, "create cgroup namespace");
 		goto fail;
@@ -308,8 +310,6 @@ ferry_init_child(const struct ferry_init_cfg *cfg)
 			.bundle = cfg->bundle,
 			.rootfs = cfg->rootfs,
 			.no_pivot = cfg->no_pivot,
-			.before_cgroup_mount = wait_for_go,
-			.before_cgroup_arg = &go,
 		};
 
 		if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "error.h"
 #include "process.h"
 #include "spec.h"
@@ -63,6 +64,8 @@ struct ferry_init_cfg {
 	int preserve_fds;
 	ferry_seccomp_filter_t *seccomp;
 	bool is_exec; /* entering an existing container: no rootfs setup */
+	/* The cgroup, joined first thing (ferry_cgroup_join_self); NULL: none. */
+	struct ferry_cgroup_join *cg_join;
 };
 
 /* The child side of create and exec.  Never returns. */

@@ -614,8 +614,6 @@ mount_cgroup(const struct ferry_rootfs_ctx *c, const struct ferry_mount *m, ferr
 	path = ferry_rootfs_fd_path(c, dst_fd);
 	if (path == NULL)
 		return ferry_error_sys(err, "read the resolved path");
-	if (c->o->before_cgroup_mount && c->o->before_cgroup_mount(c->o->before_cgroup_arg, err) < 0)
-		return -1;
 	if (ferry_cgroup_mount(path, m->flags & ~NOT_MOUNT_FLAGS, err) < 0)
 		return -1;
 	if (m->propagation == 0)

@@ -291,33 +291,27 @@ stdio_stand_in(int images_fd, const char *dir, int fd, ferry_error_t *err)
 }
 
 struct criu_in_cgroup {
-	ferry_cgroup_t *cg;
+	struct ferry_cgroup_join *join;
 	const struct ferry_criu_opts *copts;
 };
 
-/* CRIU goes into the cgroup, not us: the move waits for an RCU grace
- * period on cgroup v1 (about 10 ms), which so overlaps CRIU's exec and
- * loading; it is done before the request, so before CRIU forks the tree. */
-static int
-enter_cgroup(pid_t pid, void *data, ferry_error_t *err)
+static pid_t
+clone_into_cgroup(void *join)
 {
-	return ferry_cgroup_enter(data, pid, err);
+	return ferry_cgroup_clone(join, 0);
 }
 
+/* The helper joins the cgroup by itself (no RCU grace period, see
+ * ferry_cgroup_join_self), so CRIU and the tree it restores start there. */
 static int
 criu_in_cgroup(void *arg, ferry_error_t *err)
 {
 	struct criu_in_cgroup *a = arg;
 	struct ferry_criu_result res = { 0 };
-	struct ferry_criu_opts c = *a->copts;
 
-	if (a->cg && c.spawned == NULL) {
-		c.spawned = enter_cgroup;
-		c.spawned_data = a->cg;
-	} else if (a->cg && ferry_cgroup_enter(a->cg, getpid(), err) < 0) {
+	if (a->join && ferry_cgroup_join_self(a->join, err) < 0)
 		return -1;
-	}
-	if (ferry_criu_rpc(FERRY_CRIU_RESTORE, &c, &res, err) < 0)
+	if (ferry_criu_rpc(FERRY_CRIU_RESTORE, a->copts, &res, err) < 0)
 		return -1;
 	return res.pid;
 }
@@ -325,9 +319,15 @@ criu_in_cgroup(void *arg, ferry_error_t *err)
 static int
 run_criu_in_cgroup(ferry_cgroup_t *cg, const struct ferry_criu_opts *copts, pid_t *pid, ferry_error_t *err)
 {
-	struct criu_in_cgroup a = { cg, copts };
-	int r = ferry_in_child(criu_in_cgroup, &a, "the restore helper", err);
+	struct ferry_cgroup_join join = FERRY_CGROUP_JOIN_INIT;
+	struct criu_in_cgroup a = { cg ? &join : NULL, copts };
+	int r;
 
+	if (cg && ferry_cgroup_join_prepare(cg, &join, err) < 0)
+		return -1;
+	r = ferry_in_child_spawned(cg ? clone_into_cgroup : NULL, &join, criu_in_cgroup, &a, "the restore helper",
+				   err);
+	ferry_cgroup_join_release(&join);
 	if (r < 0)
 		return -1;
 	*pid = r;
@@ -949,11 +949,13 @@ struct ferry_restore_staged {
 	pid_t helper;
 	int go_fd;  /* ours: one byte starts the restore; EOF: give up */
 	int res_fd; /* ours: "P<pid>" or "E<message>" */
+	struct ferry_cgroup_join join; /* the helper's, until it is started */
 };
 
 static void
 staged_kill_helper(ferry_restore_staged_t *s)
 {
+	ferry_cgroup_join_release(&s->join);
 	ferry_closep(&s->go_fd);
 	ferry_closep(&s->res_fd);
 	if (s->helper > 0) {
@@ -976,6 +978,10 @@ staged_helper_main(ferry_restore_staged_t *s, int go, int res, pid_t parent)
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
+	/* Into the cgroup first, while its files are open (single threaded:
+	 * a fork of the agent). */
+	if (ferry_cgroup_join_self(&s->join, &e) < 0)
+		goto out;
 	/* Nothing of the agent's stays open here: only the two pipes. */
 	if (dup2(go, 3) < 0 || dup2(res, 4) < 0)
 		_exit(1);
@@ -984,8 +990,6 @@ staged_helper_main(ferry_restore_staged_t *s, int go, int res, pid_t parent)
 	if (ferry_close_fds_from(5, NULL, 0) < 0)
 		_exit(1);
 	s->r.d.dir_fd = s->r.d.root_fd = s->r.d.lock_fd = s->r.work_fd = -1;
-	if (ferry_cgroup_enter(s->r.cg, getpid(), &e) < 0)
-		goto out;
 	/* CRIU itself, started now and waiting in the cgroup: its exec and
 	 * kernel probes leave the frozen window too.  A detached restore
 	 * gives it /dev/null for the init's stdio (up to six entries, see
@@ -1066,6 +1070,7 @@ ferry_restore_stage(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, 
 	*out = NULL;
 	s->o = *o;
 	s->go_fd = s->res_fd = -1;
+	s->join = (struct ferry_cgroup_join) FERRY_CGROUP_JOIN_INIT;
 	if (!o->detach || o->console_socket || o->pid_file || o->print_stats) {
 		free(s);
 		return ferry_error_set(err, EINVAL, "a staged restore is detached, without terminal, pid file or stats");
@@ -1085,7 +1090,9 @@ ferry_restore_stage(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, 
 		ferry_error_sys(err, "pipe");
 		goto fail;
 	}
-	s->helper = fork();
+	if (ferry_cgroup_join_prepare(s->r.cg, &s->join, err) < 0)
+		goto fail;
+	s->helper = ferry_cgroup_clone(&s->join, 0);
 	if (s->helper < 0) {
 		ferry_error_sys(err, "fork");
 		s->helper = 0;
@@ -1093,6 +1100,7 @@ ferry_restore_stage(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, 
 	}
 	if (s->helper == 0)
 		staged_helper_main(s, go[0], res[1], parent);
+	ferry_cgroup_join_release(&s->join);
 	ferry_closep(&go[0]);
 	ferry_closep(&res[1]);
 	s->go_fd = go[1];

@@ -20,13 +20,6 @@ struct ferry_rootfs_opts {
 	const char *bundle; /* absolute; relative bind sources are under it */
 	const char *rootfs; /* absolute path of the root filesystem */
 	bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
-	/* Called before each cgroup mount (NULL: nothing to wait for).  What
-	 * is mounted follows the cgroups the process is in (a bind of its own
-	 * cgroup, see ferry_cgroup_mount), so a container init that prepares
-	 * its rootfs while the parent still moves it into the container's
-	 * cgroup waits here until that is done. */
-	int (*before_cgroup_mount)(void *arg, ferry_error_t *err);
-	void *before_cgroup_arg;
 	/* Mount sources that are not in the config: used by restore to re-bind
 	 * external mounts; NULL here. */
 };

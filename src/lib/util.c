@@ -145,6 +145,13 @@ ferry_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *
 int
 ferry_in_child(int (*fn)(void *arg, ferry_error_t *err), void *arg, const char *what, ferry_error_t *err)
 {
+	return ferry_in_child_spawned(NULL, NULL, fn, arg, what, err);
+}
+
+int
+ferry_in_child_spawned(pid_t (*spawn)(void *spawn_arg), void *spawn_arg, int (*fn)(void *arg, ferry_error_t *err),
+		       void *arg, const char *what, ferry_error_t *err)
+{
 	char buf[4096];
 	int p[2], status;
 	ssize_t n = 0;
@@ -152,7 +159,7 @@ ferry_in_child(int (*fn)(void *arg, ferry_error_t *err), void *arg, const char *
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return ferry_error_sys(err, "%s: pipe", what);
-	child = fork();
+	child = spawn ? spawn(spawn_arg) : fork();
 	if (child < 0) {
 		close(p[0]);
 		close(p[1]);

@@ -78,6 +78,10 @@ void ferry_strv_append(char ***v, const char *s);
  * touching the caller) and wait: its non-negative result, or -1 with its
  * error (or "WHAT: the helper died"). */
 int ferry_in_child(int (*fn)(void *arg, ferry_error_t *err), void *arg, const char *what, ferry_error_t *err);
+/* The same, with the child started by spawn(spawn_arg) (fork's contract)
+ * instead of fork(). */
+int ferry_in_child_spawned(pid_t (*spawn)(void *spawn_arg), void *spawn_arg, int (*fn)(void *arg, ferry_error_t *err),
+			   void *arg, const char *what, ferry_error_t *err);
 /* An executable NAME in one of PATH's directories (a default PATH if
  * unset or empty). */
 bool ferry_in_path(const char *name);

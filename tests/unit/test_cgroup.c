@@ -1031,6 +1031,82 @@ v2_mount_child(int sync, const char *dir, bool cgroupns)
 	return code;
 }
 
+/* A child joining cg by itself (ferry_cgroup_clone, then
+ * ferry_cgroup_join_self), with clone3's CLONE_INTO_CGROUP and without
+ * it (the fallback: "0" to cgroup2's cgroup.procs): every line of its
+ * /proc/PID/cgroup then names cg's path. */
+static void
+check_self_join(ferry_cgroup_t *cg, const char *label, bool was_killed)
+{
+	_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+	const char *path = ferry_cgroup_path(cg);
+
+	for (int into = 1; into >= 0; into--) {
+		struct ferry_cgroup_join j;
+		int sync[2], lines = 0, in = 0;
+		char x = 0, want;
+		_cleanup_free_ char *text = NULL;
+		pid_t c;
+
+		ok(ferry_cgroup_join_prepare(cg, &j, &e) == 0, "%s: join prepared %s", label, e.msg ? e.msg : "");
+		want = into && j.into_fd >= 0 ? 'i' : 'j';
+		/* A cgroup once killed through cgroup.kill: clone3 into it
+		 * kills the child at birth on 6.14-6.18; the join falls
+		 * back to cgroup.procs. */
+		if (was_killed && want == 'i')
+			want = '*';
+		if (!into)
+			ferry_closep(&j.into_fd);
+		if (pipe2(sync, O_CLOEXEC) < 0)
+			abort();
+		fflush(stdout);
+		c = ferry_cgroup_clone(&j, 0);
+		if (c < 0)
+			abort();
+		if (c == 0) {
+			ferry_error_t ce = FERRY_ERROR_INIT;
+
+			close(sync[0]);
+			x = ferry_cgroup_join_self(&j, &ce) == 0 ? (j.into_done ? 'i' : 'j') : 'f';
+			if (write(sync[1], &x, 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		close(sync[1]);
+		ferry_cgroup_join_release(&j);
+		if (read(sync[0], &x, 1) != 1) {
+			int st = 0;
+
+			x = '?';
+			waitpid(c, &st, 0);
+			printf("# %s: the child ended with status 0x%x\n", label, st);
+		}
+		close(sync[0]);
+		text = get("/proc/%d/cgroup", (int) c);
+		for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+			char *p = strchr(strchr(line, ':') ? strchr(line, ':') + 1 : line, ':');
+
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl = '\0';
+			/* A v2 layout: only the cgroup2 line (a hybrid host's
+			 * unified hierarchy seen as a v2 host). */
+			if (ferry_cgroup_get_layout(cg) == FERRY_CGROUP_V2 && strncmp(line, "0::", 3) != 0)
+				continue;
+			lines++;
+			if (p && strcmp(p + 1, path) == 0)
+				in++;
+		}
+		ok(want == '*' ? (x == 'i' || x == 'j') : x == want, "%s: the child joined (%c, expected %c)", label, x,
+		   want);
+		ok(lines > 0 && in == lines, "%s: %s clone3, in %s in %d of %d hierarchies", label,
+		   into ? "with" : "without", path, in, lines);
+		kill(c, SIGKILL);
+		waitpid(c, NULL, 0);
+	}
+}
+
 static void
 test_real_v2(const char *uroot)
 {
@@ -1060,6 +1136,7 @@ test_real_v2(const char *uroot)
 	}
 	if (has_huge)
 		is_file("2097152", "%s/hugetlb.2MB.max", dir);
+	check_self_join(cg, "real v2", false);
 	ok(procs_has(dir, a), "real v2: the child is in it");
 	/* The default device rules went in as a BPF program at create. */
 	{
@@ -1134,6 +1211,7 @@ test_real_v2(const char *uroot)
 		   "(child exit %d)",
 		   ns ? "in" : "without", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
+	check_self_join(cg, "real v2 (after cgroup.kill)", true);
 	ok(ferry_cgroup_destroy(cg, &e) == 0 && access(dir, F_OK) < 0, "real v2: destroyed %s", e.msg ? e.msg : "");
 	ferry_cgroup_free(cg);
 	unsetenv("FERRY_CGROUP_ROOT");
@@ -1291,6 +1369,8 @@ test_real(void)
 		}
 		rmdir(tmpl);
 	}
+
+	check_self_join(cg, "real", false);
 
 	d = sleeper();
 	ok(ferry_cgroup_enter(cg, d, &e) == 0, "real: enter a third child");
