@@ -132,7 +132,11 @@ int ferry_container_check_tree(ferry_cgroup_t *cg, pid_t init, ferry_error_t *er
 typedef struct ferry_restore_staged ferry_restore_staged_t;
 int ferry_restore_stage(const ferry_ctx_t *ctx, const struct ferry_restore_opts *o, ferry_restore_staged_t **out,
 			ferry_error_t *err);
-int ferry_restore_staged_run(ferry_restore_staged_t *s, bool tcp_established, ferry_error_t *err);
+/* running(arg), if given, is called as soon as CRIU has the tree running
+ * (its sockets exist), before the helper's clean-up and the state are
+ * done: what waits for the container can go on to it. */
+int ferry_restore_staged_run(ferry_restore_staged_t *s, bool tcp_established, void (*running)(void *arg), void *arg,
+			     ferry_error_t *err);
 void ferry_restore_staged_free(ferry_restore_staged_t *s);
 
 /* Splits "ADDR:PORT" / "[ADDR]:PORT" into *addr (caller frees) and *port. */

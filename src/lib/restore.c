@@ -1020,15 +1020,20 @@ staged_helper_main(ferry_restore_staged_t *s, int go, int res, pid_t parent)
 		goto out;
 	s->r.copts.swrk = &swrk;
 	ret = ferry_criu_rpc(FERRY_CRIU_RESTORE, &s->r.copts, &cres, &e);
+	/* The tree runs: say so first (the parent lets held packets through
+	 * on it), then clean up; the parent reads on to our exit. */
+	if (ret == 0) {
+		len = snprintf(msg, sizeof(msg), "P%d", cres.pid);
+		if (ferry_write_all(res, msg, (size_t) len) < 0)
+			_exit(2);
+	}
 	ferry_criu_swrk_stop(&swrk); /* if the request did not fit it */
 	/* CRIU's binds keep the file systems (or, failed, there is nothing
 	 * to keep): the staging mounts go either way. */
 	if (s->r.n_tmpfs)
 		ferry_tmpfs_carry_unstage(s->r.tmpfs_stage, s->r.tmpfs_paths);
-	if (ret == 0) {
-		len = snprintf(msg, sizeof(msg), "P%d", cres.pid);
-		_exit(ferry_write_all(res, msg, (size_t) len) < 0 ? 2 : 0);
-	}
+	if (ret == 0)
+		_exit(0);
 out:
 	ferry_criu_swrk_stop(&swrk);
 	{
@@ -1132,11 +1137,12 @@ fail:
 }
 
 int
-ferry_restore_staged_run(ferry_restore_staged_t *s, bool tcp_established, ferry_error_t *err)
+ferry_restore_staged_run(ferry_restore_staged_t *s, bool tcp_established, void (*running)(void *arg), void *arg,
+			 ferry_error_t *err)
 {
 	char buf[4096];
 	char flags = tcp_established ? 1 : 0;
-	ssize_t n;
+	ssize_t n, k;
 	int status = 0;
 
 	if (s->helper <= 0)
@@ -1146,7 +1152,16 @@ ferry_restore_staged_run(ferry_restore_staged_t *s, bool tcp_established, ferry_
 		ferry_error_sys(err, "restore %s: the restore helper", s->o.id);
 		goto fail;
 	}
-	n = staged_read(s->res_fd, buf, sizeof(buf), false);
+	/* "P<pid>" comes in one write, before the helper cleans up. */
+	do
+		n = read(s->res_fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	n = n < 0 ? 0 : n;
+	buf[n] = '\0';
+	if (n > 0 && buf[0] == 'P' && atoi(buf + 1) > 0 && running)
+		running(arg);
+	if (n > 0 && (size_t) n < sizeof(buf) - 1 && (k = staged_read(s->res_fd, buf + n, sizeof(buf) - (size_t) n, false)) > 0)
+		n += k;
 	while (waitpid(s->helper, &status, 0) < 0 && errno == EINTR)
 		;
 	s->helper = 0;

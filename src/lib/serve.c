@@ -774,6 +774,24 @@ add_ips(struct sess *s, ferry_error_t *err)
 	return write_uncommitted(s, false, err);
 }
 
+/* The restored tree runs (its sockets exist): what the hold kept goes on
+ * to it now, before the restore's own clean-up and state are done. */
+struct release_early {
+	struct sess *s;
+	bool called;
+	int rc;
+	ferry_error_t err;
+};
+
+static void
+release_early(void *arg)
+{
+	struct release_early *r = arg;
+
+	r->called = true;
+	r->rc = ferry_hold_release(&r->s->hold, &r->err);
+}
+
 static int
 restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, ferry_error_t *err)
 {
@@ -816,6 +834,7 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 	ro.lazy_pages = s->mode == FERRY_MIGRATE_LAZY;
 	{
 		struct lazy_watch w = { .daemon = s->criu_pid, .ips = s->ips, .ip_added = s->ip_added, .n_ips = s->n_ips };
+		struct release_early rel = { .s = s, .err = FERRY_ERROR_INIT };
 		bool watching = false;
 		int r;
 
@@ -828,7 +847,7 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 			watching = pthread_create(&w.th, NULL, lazy_watch_main, &w) == 0;
 		}
 		if (s->staged) {
-			r = ferry_restore_staged_run(s->staged, tcp, err);
+			r = ferry_restore_staged_run(s->staged, tcp, s->held ? release_early : NULL, &rel, err);
 			ferry_restore_staged_free(s->staged);
 			s->staged = NULL;
 		} else {
@@ -840,6 +859,7 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 		}
 		free(w.cg_path);
 		if (w.reaped) {
+			ferry_error_clear(&rel.err);
 			s->criu_pid = 0;
 			if (r == 0)
 				s->restored = true; /* the rollback deletes it */
@@ -850,14 +870,22 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 					       "the lazy-pages daemon died during the restore (%s; log: %s/lazy-pages.log)",
 					       why ? why : "the source stopped serving pages", s->work);
 		}
-		if (r < 0)
+		if (r < 0) {
+			ferry_error_clear(&rel.err);
 			return -1;
+		}
+		s->restored = true;
+		s->t_restored = now_s();
+		if (rel.called && rel.rc < 0) {
+			ferry_error_clear(err);
+			*err = rel.err;
+			return ferry_error_prefix(err, "let the held packets through");
+		}
+		/* The sockets exist: what waited goes on to them (if that was
+		 * not done as soon as the tree ran). */
+		if (s->held && !rel.called && ferry_hold_release(&s->hold, err) < 0)
+			return ferry_error_prefix(err, "let the held packets through");
 	}
-	s->restored = true;
-	s->t_restored = now_s();
-	/* The sockets exist: what waited goes on to them. */
-	if (s->held && ferry_hold_release(&s->hold, err) < 0)
-		return ferry_error_prefix(err, "let the held packets through");
 	ferry_fault("dst-restored"); /* only as a stall: a kill here */
 	if (ferry_fault("dst-restored-exit"))
 		_exit(99); /* an agent dying at the worst moment (tests) */
