@@ -89,15 +89,21 @@ struct ferry_cgroup_join {
 	int *fds;      /* v1 `tasks`; cgroup2's cgroup.procs last, if any */
 	char **names;  /* the hierarchies, for errors */
 	bool fake;     /* unit tests' tree of plain files: write our pid */
+	char *path;    /* the cgroup, for errors */
 };
 #define FERRY_CGROUP_JOIN_INIT { .into_fd = -1 }
 int ferry_cgroup_join_prepare(ferry_cgroup_t *cg, struct ferry_cgroup_join *j, ferry_error_t *err);
 /* fork() (with clone flags, as a raw clone without a new stack) into the
- * cgroup2 cgroup when there is one; returns as fork does. */
+ * cgroup2 cgroup when there is one; returns as fork does.  After a
+ * failure, errno is clone3's if it was clone3 that failed (EBUSY: the
+ * cgroup has controllers enabled for children, so no process may be in
+ * it), and ferry_cgroup_join_where() says where the child was to go. */
 pid_t ferry_cgroup_clone(struct ferry_cgroup_join *j, unsigned long flags);
 /* In the child: join every hierarchy not yet joined, then close the files. */
 int ferry_cgroup_join_self(struct ferry_cgroup_join *j, ferry_error_t *err);
 void ferry_cgroup_join_release(struct ferry_cgroup_join *j);
+/* " into cgroup PATH" or "" (j NULL or released), for messages. */
+const char *ferry_cgroup_join_where(const struct ferry_cgroup_join *j, char *buf, size_t size);
 /* Prepare and join, for a process already forked and single threaded. */
 int ferry_cgroup_enter_self(ferry_cgroup_t *cg, ferry_error_t *err);
 /* Applies res to an existing cgroup; device rules only if res has some. */
@@ -114,6 +120,13 @@ int ferry_cgroup_pids(ferry_cgroup_t *cg, pid_t **pids, size_t *n, ferry_error_t
  * freeze, signal each, thaw, so that nothing forks past the signal.  A
  * paused cgroup stays paused, unless sig is SIGKILL. */
 int ferry_cgroup_kill(ferry_cgroup_t *cg, int sig, ferry_error_t *err);
+
+/* The clean-up of a create (or restore) that failed after
+ * ferry_cgroup_create: where create made the cgroup (or a parent of it)
+ * it goes, with what is in it (killed); a cgroup that was there before
+ * stays as it was, with its processes and children (the caller kills its
+ * own).  Errors are logged. */
+void ferry_cgroup_undo_create(ferry_cgroup_t *cg);
 
 /* Removes the cgroup from every hierarchy (children first), waiting briefly
  * for dying tasks; missing is fine. */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -259,6 +260,24 @@ ferry_cgroup_create(const char *path, const struct ferry_resources *res, pid_t p
 fail:
 	rollback(cg);
 	return ferry_error_prefix(err, "cgroup %s", cg->path);
+}
+
+void
+ferry_cgroup_undo_create(ferry_cgroup_t *cg)
+{
+	bool made = true;
+
+	for (size_t i = 0; i < cg->n_h; i++)
+		if (!cg->h[i].skipped && cg->h[i].created_depth < 0)
+			made = false;
+	/* Only ours in there (hooks' leftovers, a restored tree): gone
+	 * before their directories. */
+	if (made) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (ferry_cgroup_kill(cg, SIGKILL, &e) < 0)
+			pr_warn("cgroup %s: undo create: %s", cg->path, e.msg);
+	}
+	rollback(cg);
 }
 
 int

@@ -97,9 +97,20 @@ ferry_cgroup_join_release(struct ferry_cgroup_join *j)
 	}
 	free(j->fds);
 	free(j->names);
+	free(j->path);
 	j->fds = NULL;
 	j->names = NULL;
+	j->path = NULL;
 	j->n = 0;
+}
+
+const char *
+ferry_cgroup_join_where(const struct ferry_cgroup_join *j, char *buf, size_t size)
+{
+	if (j == NULL || j->path == NULL)
+		return "";
+	snprintf(buf, size, " into cgroup %s", j->path);
+	return buf;
 }
 
 int
@@ -109,6 +120,7 @@ ferry_cgroup_join_prepare(ferry_cgroup_t *cg, struct ferry_cgroup_join *j, ferry
 	j->fds = xmalloc0((cg->n_h + 1) * sizeof(int));
 	j->names = xmalloc0((cg->n_h + 1) * sizeof(char *));
 	j->fake = cg->fake;
+	j->path = xstrdup(cg->path);
 	/* v1 first, cgroup2 last: the child skips the last when clone3 put
 	 * it there. */
 	for (int pass = 0; pass < 2; pass++) {

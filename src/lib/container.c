@@ -304,8 +304,12 @@ spawn_init(const struct ferry_init_cfg *icfg, const ferry_spec_t *spec, unsigned
 	pid = ferry_cgroup_clone(icfg->cg_join, flags);
 	if (pid == 0)
 		ferry_init_child(icfg);
-	if (pid < 0)
-		ferry_error_sys(err, "clone container init (flags 0x%lx)", flags);
+	if (pid < 0) {
+		char where[PATH_MAX + 16];
+
+		ferry_error_sys(err, "clone container init%s (flags 0x%lx)",
+				ferry_cgroup_join_where(icfg->cg_join, where, sizeof(where)), flags);
+	}
 	if (own_timens >= 0 && setns(own_timens, CLONE_NEWTIME) < 0 && pid > 0) {
 		ferry_error_sys(err, "return to our time namespace");
 		kill_and_reap(pid);
@@ -513,12 +517,8 @@ fail:
 	ferry_closep(&sp[1]);
 	ferry_closep(&res->pty_master);
 	kill_and_reap(c.pid);
-	if (c.cg) {
-		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
-		ferry_cgroup_kill(c.cg, SIGKILL, &e2);
-		if (ferry_cgroup_destroy(c.cg, &e2) < 0)
-			pr_warn("create %s: cleanup: %s", o->id, e2.msg);
-	}
+	if (c.cg)
+		ferry_cgroup_undo_create(c.cg);
 	if (made_dir) {
 		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
 		if (ferry_container_dir_remove(&d, &e2) < 0)

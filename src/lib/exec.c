@@ -233,7 +233,9 @@ ferry_container_exec(const ferry_ctx_t *ctx, const struct ferry_exec_opts *o, in
 		if (own_timens >= 0)
 			setns(own_timens, CLONE_NEWTIME);
 		if (pid < 0) {
-			ferry_error_sys(err, "fork");
+			char where[PATH_MAX + 16];
+
+			ferry_error_sys(err, "start the process%s", ferry_cgroup_join_where(&join, where, sizeof(where)));
 			goto out;
 		}
 	}

@@ -874,12 +874,8 @@ rr_undo(struct rr *r)
 		rmdir(r->criu_root);
 		r->mounted = false;
 	}
-	if (r->cg) {
-		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
-		ferry_cgroup_kill(r->cg, SIGKILL, &e2);
-		if (ferry_cgroup_destroy(r->cg, &e2) < 0)
-			pr_warn("restore %s: cleanup: %s", o->id, e2.msg);
-	}
+	if (r->cg)
+		ferry_cgroup_undo_create(r->cg);
 	if (r->made_dir) {
 		_cleanup_error_ ferry_error_t e2 = FERRY_ERROR_INIT;
 		if (ferry_container_dir_remove(&r->d, &e2) < 0)

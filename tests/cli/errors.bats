@@ -97,6 +97,34 @@ teardown() { common_teardown; }
 	assert_no_leftovers "$ID"
 }
 
+@test "a cgroup that was there before a failed create stays as it was, children and all" {
+	# cgroup2 allows no process in a cgroup that enables controllers for
+	# its children: the init cannot join it, create fails, and the clean-up
+	# must take back only what create made.
+	local u=/sys/fs/cgroup/unified ctl had
+	[ -e $u/cgroup.controllers ] || u=/sys/fs/cgroup
+	[ -e $u/cgroup.controllers ] || skip "no cgroup2 hierarchy"
+	mkdir -p $u/ferry/"$ID"/kept
+	ctl=$(awk '{ print $1 }' $u/ferry/"$ID"/cgroup.controllers)
+	if [ -z "$ctl" ]; then
+		rmdir $u/ferry/"$ID"/kept $u/ferry/"$ID"
+		skip "no cgroup2 controller to enable below /ferry"
+	fi
+	echo "+$ctl" >$u/ferry/"$ID"/cgroup.subtree_control
+	make_bundle
+	run ferry run -b "$BUNDLE" "$ID"
+	had=no
+	[ -d $u/ferry/"$ID"/kept ] && grep -qw "$ctl" $u/ferry/"$ID"/cgroup.subtree_control && had=yes
+	rmdir $u/ferry/"$ID"/kept
+	echo "-$ctl" >$u/ferry/"$ID"/cgroup.subtree_control
+	rmdir $u/ferry/"$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"into cgroup /ferry/$ID"*"busy"* ]]
+	[ $had = yes ]
+	assert_no_leftovers "$ID"
+}
+
 @test "a failing createRuntime hook fails create with its output" {
 	cat >"$BUNDLE/hook.sh" <<-'EOS'
 	#!/bin/sh
