@@ -104,8 +104,6 @@ int ferry_cgroup_join_self(struct ferry_cgroup_join *j, ferry_error_t *err);
 void ferry_cgroup_join_release(struct ferry_cgroup_join *j);
 /* " into cgroup PATH" or "" (j NULL or released), for messages. */
 const char *ferry_cgroup_join_where(const struct ferry_cgroup_join *j, char *buf, size_t size);
-/* Prepare and join, for a process already forked and single threaded. */
-int ferry_cgroup_enter_self(ferry_cgroup_t *cg, ferry_error_t *err);
 /* Applies res to an existing cgroup; device rules only if res has some. */
 int ferry_cgroup_update(ferry_cgroup_t *cg, const struct ferry_resources *res, ferry_error_t *err);
 

@@ -141,9 +141,8 @@ ferry_cgroup_join_prepare(ferry_cgroup_t *cg, struct ferry_cgroup_join *j, ferry
 			}
 			j->fds[j->n] = fd;
 			j->names[j->n++] = xstrdup(h->name[0] ? h->name : "cgroup2");
-			if (h->v2 && !cg->fake) {
+			if (h->v2 && !cg->fake)
 				j->into_fd = steal_fd(&dfd);
-			}
 		}
 	}
 	return 0;
@@ -228,24 +227,14 @@ ferry_cgroup_join_self(struct ferry_cgroup_join *j, ferry_error_t *err)
 			w = write(j->fds[i], self, (size_t) len);
 		while (w < 0 && errno == EINTR);
 		if (w != len) {
+			if (w >= 0)
+				errno = EIO; /* short */
 			ferry_error_sys(err, "join the container's cgroup in %s", j->names[i]);
 			ferry_cgroup_join_release(j);
 			return -1;
 		}
 	}
 	ferry_cgroup_join_release(j);
-	return 0;
-}
-
-int
-ferry_cgroup_enter_self(ferry_cgroup_t *cg, ferry_error_t *err)
-{
-	struct ferry_cgroup_join j;
-
-	if (ferry_cgroup_join_prepare(cg, &j, err) < 0)
-		return -1;
-	if (ferry_cgroup_join_self(&j, err) < 0)
-		return ferry_error_prefix(err, "cgroup %s", cg->path);
 	return 0;
 }
 
