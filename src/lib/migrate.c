@@ -107,14 +107,6 @@ mark_commit(struct mig *m)
 }
 
 static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static double
 ms_since(const struct mig *m, double t)
 {
 	return (t - m->t0) * 1000.0;
@@ -214,7 +206,7 @@ event(struct mig *m, const char *kind, json_t *fields)
 	if (m->o->json) {
 		json_t *e = fields ? fields : json_object();
 		json_object_set_new(e, "event", json_string(kind));
-		json_object_set_new(e, "t_ms", json_real(ms_since(m, now_s())));
+		json_object_set_new(e, "t_ms", json_real(ms_since(m, ferry_now_s())));
 		char *s = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (s) {
 			printf("%s\n", s);
@@ -232,7 +224,7 @@ phase_begin(struct mig *m, const char *name)
 {
 	if (m->n_phases < MAX_PHASES) {
 		m->phases[m->n_phases].name = name;
-		m->phases[m->n_phases].start = now_s();
+		m->phases[m->n_phases].start = ferry_now_s();
 		m->phases[m->n_phases].end = 0;
 		m->n_phases++;
 	}
@@ -253,7 +245,7 @@ phase_end(struct mig *m)
 	p = &m->phases[m->n_phases - 1];
 	if (p->end != 0)
 		return;
-	p->end = now_s();
+	p->end = ferry_now_s();
 	event(m, "phase-end", json_pack("{s:s, s:f}", "phase", p->name, "ms", (p->end - p->start) * 1000.0));
 }
 
@@ -262,7 +254,7 @@ progress(uint64_t done, uint64_t total, void *data)
 {
 	struct mig *m = data;
 	static double last;
-	double t = now_s();
+	double t = ferry_now_s();
 
 	if (!m->o->progress || m->o->json || (t - last < 0.1 && done < total))
 		return;
@@ -665,7 +657,7 @@ lazy_handoff(struct mig *m, ferry_error_t *err)
 		return -1;
 	ferry_fault("src-commit-sent");
 	m->handed_off = true;
-	m->t_handoff = now_s();
+	m->t_handoff = ferry_now_s();
 	phase_begin(m, "post-copy");
 	return 0;
 }
@@ -752,7 +744,7 @@ post_dump(struct mig *m, ferry_error_t *err)
 	m->ip_ms = v;
 	json_decref(ok);
 	m->committed = true;
-	m->t_committed = now_s();
+	m->t_committed = ferry_now_s();
 	phase_end(m);
 	event(m, "committed", json_pack("{s:f}", "downtime_ms", (m->t_committed - m->t_freeze) * 1000.0));
 	return 0;
@@ -808,14 +800,14 @@ hand_over_ips(struct mig *m, ferry_error_t *err)
 static int
 freeze_first(struct mig *m, ferry_error_t *err)
 {
-	m->t_freeze = now_s();
+	m->t_freeze = ferry_now_s();
 	if (m->can_hold && !m->held) {
 		/* No gate then: the addresses are not here any more. */
 		if (hand_over_ips(m, err) < 0)
 			return -1;
 	} else if (!m->gated) {
 		mig_gate_new_conns(m, true);
-		m->t_freeze = now_s();
+		m->t_freeze = ferry_now_s();
 	}
 	if (!m->was_paused && m->cg && !m->froze) {
 		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
@@ -1202,7 +1194,7 @@ ferry_migrate(const ferry_ctx_t *ctx, const struct ferry_migrate_opts *o, ferry_
 	enum ferry_status s;
 	int ret = -1;
 
-	m->t0 = now_s();
+	m->t0 = ferry_now_s();
 	/* A destination that hangs up must give an error, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	m->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
@@ -1411,7 +1403,7 @@ committed_out:
 	 * is gone whatever happens next; report what we know. */
 	finish_source(m);
 out:
-	m->t_end = now_s();
+	m->t_end = ferry_now_s();
 	phase_end(m);
 	if (ret < 0 && stop_signal && err->errno_ != EINTR)
 		ferry_error_prefix(err, "interrupted by %s", strsignal(stop_signal));

@@ -933,10 +933,9 @@ fail:
 /*
  * A staged restore (a migration's destination): everything that needs no
  * image is made while the source still runs, and a helper waits inside
- * the container's cgroup.  Moving a task into a v1 cgroup costs an RCU
- * grace period (about 9 ms here), which is then paid before the freeze.
- * When the images are in, the helper reads them, asks CRIU, reports the
- * pid and exits (the restored init, its sibling, comes to us as the
+ * the container's cgroup (joined by itself, ferry_cgroup_join_self), with
+ * CRIU already started.  When the images are in, the helper reads them,
+ * asks CRIU, reports the pid as soon as CRIU answers, cleans up and exits (the restored init, its sibling, comes to us as the
  * subreaper).
  */
 struct ferry_restore_staged {

@@ -822,7 +822,7 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 		return ferry_error_set(err, EIO, "fault injected at dst-restore");
 	if (s->o->cgroup_parent)
 		cg = xasprintf("%s/%s", s->o->cgroup_parent, s->id);
-	*tp = now_s();
+	*tp = ferry_now_s();
 	ro.id = s->id;
 	ro.bundle = s->bundle;
 	ro.image_path = s->images;
@@ -875,7 +875,7 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 			return -1;
 		}
 		s->restored = true;
-		s->t_restored = now_s();
+		s->t_restored = ferry_now_s();
 		if (rel.called && rel.rc < 0) {
 			ferry_error_clear(err);
 			*err = rel.err;
@@ -892,6 +892,45 @@ restore(struct sess *s, bool tcp, char *const *ips, uint32_t n_ips, double *tp, 
 	return 0;
 }
 
+/* The address list of HOLD and RESTORE: N then N strings, at least min and
+ * at most 64, and nothing after them.  ips[] is filled (the caller frees
+ * it with free_ips) even when the message turns out malformed. */
+static int
+read_ips(struct ferry_ps_msg *req, const char *what, uint32_t min, char *ips[64], uint32_t *n, ferry_error_t *err)
+{
+	*n = ferry_ps_get_u32(req);
+	if (*n < min || *n > 64) {
+		uint32_t bad = *n;
+		*n = 0;
+		if (min)
+			return ferry_error_set(err, EPROTO, "%s: %u addresses, %u to 64", what, bad, min);
+		return ferry_error_set(err, EPROTO, "%s: %u addresses, at most 64", what, bad);
+	}
+	for (uint32_t i = 0; i < *n; i++)
+		ips[i] = ferry_ps_get_str(req);
+	if (!ferry_ps_done(req))
+		return ferry_error_set(err, EPROTO, "%s: malformed", what);
+	return 0;
+}
+
+static void
+free_ips(char **ips, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		free(ips[i]);
+}
+
+/* One gratuitous ARP (or NA) per address; a failure is only logged. */
+static void
+announce_once(struct sess *s)
+{
+	for (size_t i = 0; i < s->n_ann; i++) {
+		_cleanup_error_ ferry_error_t e = FERRY_ERROR_INIT;
+		if (ferry_net_announcer_send(&s->ann[i], 1, &e) < 0)
+			pr_warn("%s", e.msg);
+	}
+}
+
 /*
  * HOLD: the source is about to freeze.  The addresses come here now, with
  * their packets held until the restored sockets exist (nethold.h): the
@@ -902,19 +941,13 @@ static int
 do_hold(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 {
 	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
-	uint32_t n_ips = ferry_ps_get_u32(req);
+	uint32_t n_ips = 0;
 	char *ips[64] = { NULL };
-	double t = now_s();
+	double t = ferry_now_s();
 	int ret = -1;
 
-	if (n_ips == 0 || n_ips > 64)
-		return ferry_error_set(err, EPROTO, "HOLD: %u addresses, 1 to 64", n_ips);
-	for (uint32_t i = 0; i < n_ips; i++)
-		ips[i] = ferry_ps_get_str(req);
-	if (!ferry_ps_done(req)) {
-		ferry_error_set(err, EPROTO, "HOLD: malformed");
+	if (read_ips(req, "HOLD", 1, ips, &n_ips, err) < 0)
 		goto out;
-	}
 	if (s->images == NULL || s->x.active || s->restored || s->held) {
 		ferry_error_set(err, EPROTO, "HOLD before DUMP, inside a transfer, after RESTORE, or twice");
 		goto out;
@@ -930,18 +963,13 @@ do_hold(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 	}
 	/* Once: COMMIT repeats it, when neighbours that missed this one
 	 * would otherwise still send to the source. */
-	for (size_t i = 0; i < s->n_ann; i++)
-		if (ferry_net_announcer_send(&s->ann[i], 1, err) < 0) {
-			pr_warn("%s", err->msg);
-			ferry_error_clear(err);
-		}
+	announce_once(s);
 	ferry_ps_init(&m, SPS_HOLDING);
-	ferry_ps_put_u64(&m, (uint64_t) ((now_s() - t) * 1000.0));
+	ferry_ps_put_u64(&m, (uint64_t) ((ferry_now_s() - t) * 1000.0));
 	ferry_ps_put_u32(&m, s->hold.queue);
 	ret = answer(s, &m, NULL, 0, err);
 out:
-	for (uint32_t i = 0; i < n_ips; i++)
-		free(ips[i]);
+	free_ips(ips, n_ips);
 	return ret;
 }
 
@@ -950,19 +978,13 @@ do_restore(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 {
 	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
 	bool tcp = ferry_ps_get_u32(req) != 0;
-	uint32_t n_ips = ferry_ps_get_u32(req);
+	uint32_t n_ips = 0;
 	char *ips[64] = { NULL };
 	double t = 0;
 	int ret = -1;
 
-	if (n_ips > 64)
-		return ferry_error_set(err, EPROTO, "RESTORE: %u addresses, at most 64", n_ips);
-	for (uint32_t i = 0; i < n_ips; i++)
-		ips[i] = ferry_ps_get_str(req);
-	if (!ferry_ps_done(req)) {
-		ferry_error_set(err, EPROTO, "RESTORE: malformed");
+	if (read_ips(req, "RESTORE", 0, ips, &n_ips, err) < 0)
 		goto out;
-	}
 	if (s->images == NULL || s->x.active || s->restored) {
 		ferry_error_set(err, EPROTO, "RESTORE before DUMP, inside a transfer, or twice");
 		goto out;
@@ -976,8 +998,7 @@ do_restore(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 	}
 
 out:
-	for (uint32_t i = 0; i < n_ips; i++)
-		free(ips[i]);
+	free_ips(ips, n_ips);
 	return ret;
 }
 
@@ -986,17 +1007,13 @@ static int
 do_commit(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 {
 	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
-	double t = now_s();
+	double t = ferry_now_s();
 
 	if (!ferry_ps_done(req))
 		return ferry_error_set(err, EPROTO, "COMMIT: malformed");
 	if (!s->restored || s->committed)
 		return ferry_error_set(err, EPROTO, "COMMIT before RESTORED");
-	for (size_t i = 0; i < s->n_ann; i++)
-		if (ferry_net_announcer_send(&s->ann[i], 1, err) < 0) {
-			pr_warn("%s", err->msg);
-			ferry_error_clear(err);
-		}
+	announce_once(s);
 	if (ferry_fault("dst-commit"))
 		return ferry_error_set(err, EIO, "fault injected at dst-commit");
 	s->committed = true;
@@ -1006,7 +1023,7 @@ do_commit(struct sess *s, struct ferry_ps_msg *req, ferry_error_t *err)
 	if (s->mode != FERRY_MIGRATE_LAZY)
 		clear_uncommitted(s);
 	ferry_ps_init(&m, SPS_COMMITTED);
-	ferry_ps_put_u64(&m, (uint64_t) ((now_s() - t) * 1000.0));
+	ferry_ps_put_u64(&m, (uint64_t) ((ferry_now_s() - t) * 1000.0));
 	if (answer(s, &m, NULL, 0, err) < 0)
 		return -1;
 	/* One announcement went out before the answer; repeat it for
@@ -1053,7 +1070,7 @@ do_postcopy(struct sess *s, ferry_error_t *err)
 	}
 	ferry_ps_init(&m, SPS_POSTCOPY);
 	ferry_ps_put_u32(&m, ok);
-	ferry_ps_put_u64(&m, (uint64_t) ((now_s() - s->t_restored) * 1000.0));
+	ferry_ps_put_u64(&m, (uint64_t) ((ferry_now_s() - s->t_restored) * 1000.0));
 	ferry_ps_put_str(&m, ok ? NULL : e.msg);
 	ferry_ps_put_u64(&m, pages);
 	return answer(s, &m, NULL, 0, err);

@@ -243,7 +243,7 @@ int
 wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 {
 	int status = 0;
-	double until = now_s() + timeout_ms / 1000.0;
+	double until = ferry_now_s() + timeout_ms / 1000.0;
 	_cleanup_close_ int wfd = -1;
 
 	for (;;) {
@@ -252,7 +252,7 @@ wait_criu(struct sess *s, int timeout_ms, const char *log, ferry_error_t *err)
 			break;
 		if (r < 0 && errno != EINTR)
 			return ferry_error_sys(err, "waitpid criu");
-		if (timeout_ms >= 0 && now_s() > until)
+		if (timeout_ms >= 0 && ferry_now_s() > until)
 			return ferry_error_set(err, ETIMEDOUT, "criu %s still running after %d ms", log, timeout_ms);
 		usleep(2000);
 	}

@@ -89,13 +89,6 @@ struct sess {
 	char *staged_cg;
 };
 
-static inline double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 
 /* serve.c */

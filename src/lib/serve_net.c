@@ -481,14 +481,31 @@ do_dump(struct net *n, const json_t *msg, bool *mf, ferry_error_t *err)
 	return reply(n, FERRY_MSG_DUMP_READY, NULL, err);
 }
 
+/* The addresses of HOLD and RESTORE, checked, as the session reads them:
+ * their count, then each (ips may be NULL: none). */
+static int
+put_ips(struct ferry_ps_msg *m, const json_t *ips, const char *what, ferry_error_t *err)
+{
+	json_t *v;
+	size_t i;
+
+	ferry_ps_put_u32(m, (uint32_t) json_array_size(ips));
+	json_array_foreach (ips, i, v) {
+		struct ferry_ipaddr a;
+		if (!json_is_string(v) || ferry_ipaddr_parse(json_string_value(v), &a, err) < 0)
+			return ferry_error_prefix(err, "%s: ips[%zu]", what, i);
+		ferry_ps_put_str(m, json_string_value(v));
+	}
+	return 0;
+}
+
 static int
 do_restore(struct net *n, const json_t *msg, bool *mf, ferry_error_t *err)
 {
 	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
-	json_t *ips = json_object_get(msg, "ips"), *v;
+	json_t *ips = json_object_get(msg, "ips");
 	bool tcp = n->tcp_established;
 	uint64_t ms, held;
-	size_t i;
 
 	if (ferry_wire_get_bool(msg, "tcp_established", &tcp, err) < 0)
 		return ferry_error_prefix(err, "RESTORE");
@@ -496,13 +513,8 @@ do_restore(struct net *n, const json_t *msg, bool *mf, ferry_error_t *err)
 		return ferry_error_set(err, EPROTO, "RESTORE: \"ips\" is not a list of at most 64 addresses");
 	ferry_ps_init(&m, SPS_RESTORE);
 	ferry_ps_put_u32(&m, tcp);
-	ferry_ps_put_u32(&m, (uint32_t) json_array_size(ips));
-	json_array_foreach (ips, i, v) {
-		struct ferry_ipaddr a;
-		if (!json_is_string(v) || ferry_ipaddr_parse(json_string_value(v), &a, err) < 0)
-			return ferry_error_prefix(err, "RESTORE: ips[%zu]", i);
-		ferry_ps_put_str(&m, json_string_value(v));
-	}
+	if (put_ips(&m, ips, "RESTORE", err) < 0)
+		return -1;
 	if (ask(n, &m, SPS_RESTORED, mf, err) < 0)
 		return -1;
 	ms = ferry_ps_get_u64(&m);
@@ -518,23 +530,17 @@ static int
 do_hold(struct net *n, const json_t *msg, bool *mf, ferry_error_t *err)
 {
 	_cleanup_ps_msg_ struct ferry_ps_msg m = { 0 };
-	json_t *ips = json_object_get(msg, "ips"), *v;
+	json_t *ips = json_object_get(msg, "ips");
 	uint64_t ms;
 	uint32_t queue;
-	size_t i;
 
 	if (!n->preflighted)
 		return ferry_error_set(err, EPROTO, "HOLD before PREFLIGHT");
 	if (!json_is_array(ips) || json_array_size(ips) == 0 || json_array_size(ips) > 64)
 		return ferry_error_set(err, EPROTO, "HOLD: \"ips\" is not a list of 1 to 64 addresses");
 	ferry_ps_init(&m, SPS_HOLD);
-	ferry_ps_put_u32(&m, (uint32_t) json_array_size(ips));
-	json_array_foreach (ips, i, v) {
-		struct ferry_ipaddr a;
-		if (!json_is_string(v) || ferry_ipaddr_parse(json_string_value(v), &a, err) < 0)
-			return ferry_error_prefix(err, "HOLD: ips[%zu]", i);
-		ferry_ps_put_str(&m, json_string_value(v));
-	}
+	if (put_ips(&m, ips, "HOLD", err) < 0)
+		return -1;
 	if (ask(n, &m, SPS_HOLDING, mf, err) < 0)
 		return -1;
 	ms = ferry_ps_get_u64(&m);

@@ -454,6 +454,12 @@ ferry_now_ns(void)
 	return (uint64_t) ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+double
+ferry_now_s(void)
+{
+	return (double) ferry_now_ns() / 1e9;
+}
+
 int
 ferry_proc_stat(pid_t pid, char *state, uint64_t *start_time)
 {

@@ -118,8 +118,9 @@ ssize_t ferry_read_all(int fd, void *buf, size_t len);
 int ferry_parse_u64(const char *s, uint64_t *out);
 int ferry_parse_i64(const char *s, int64_t *out);
 
-/* Monotonic clock in nanoseconds. */
+/* Monotonic clock in nanoseconds, and in seconds. */
 uint64_t ferry_now_ns(void);
+double ferry_now_s(void);
 
 /* /proc/PID/stat: the state letter (field 3) and the start time in clock
  * ticks (field 22, which tells a pid apart from a later reuse). */
